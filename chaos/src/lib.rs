@@ -1,0 +1,36 @@
+//! Chaos experiments for the shop.
+//!
+//! - [`experiment`]: the experiment format, shaped like the Chaos Toolkit's
+//!   (`title`, `steady-state-hypothesis`, `method`, `rollbacks`, ...) plus
+//!   `safeguards` and a `blast-radius`; loading with `${VAR}` substitution and
+//!   validation that names the bad field.
+//! - [`runner`]: runs an experiment and returns its [`journal::Journal`]:
+//!   hypothesis, method, hypothesis again, rollbacks always, safeguards polled
+//!   throughout.
+//! - [`probes`] and [`actions`]: what an activity can do (HTTP, Prometheus,
+//!   SLO burn rate; shop faults, proxy toxics, process signals, Kubernetes, CPU
+//!   stress).
+//! - [`proxy`]: a TCP fault proxy whose HTTP API is Toxiproxy's, and
+//!   [`toxiproxy`], the client the runner drives it (or a real Toxiproxy) with.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), chaos::Error> {
+//! let experiment = chaos::experiment::Experiment::load(
+//!     "chaos/experiments/error-storm.yaml",
+//!     &chaos::experiment::Vars::from_env(),
+//! )?;
+//! let journal = chaos::runner::run(&experiment, chaos::runner::RunOptions::default()).await;
+//! println!("{}", journal.status);
+//! # Ok(()) }
+//! ```
+
+pub mod actions;
+mod error;
+pub mod experiment;
+pub mod journal;
+pub mod probes;
+pub mod proxy;
+pub mod runner;
+pub mod toxiproxy;
+
+pub use error::{Error, Problem, Result};

@@ -1,0 +1,306 @@
+//! The command line: `loadgen run`, `loadgen capacity`, `loadgen hpa`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use goose::config::GooseConfiguration;
+
+use crate::capacity::{self, CapacityOptions};
+use crate::error::{exit, Error, Result};
+use crate::hpa::{self, HpaInput};
+use crate::profiles::Profile;
+use crate::run::{self, RunOptions};
+use crate::slo::source::SloFile;
+
+/// Load tests for the shop: Goose scenarios, named profiles, an SLO gate and
+/// capacity measurement.
+///
+/// Exit codes: 0 every SLO held; 1 an SLO was breached (named on stderr);
+/// 2 usage error, unreachable target, or any other failure to run.
+#[derive(Debug, Parser)]
+#[command(name = "loadgen", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a load profile against the shop; exit 1 if an SLO breaks.
+    Run(Box<RunArgs>),
+    /// Step the load up and find the highest request rate at which every SLO holds.
+    Capacity(CapacityArgs),
+    /// Size the HorizontalPodAutoscaler from a capacity measurement.
+    Hpa(HpaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The load profile: a Goose test plan, shown in brackets.
+    #[arg(long, value_enum, default_value_t = Profile::Smoke)]
+    pub profile: Profile,
+    /// Where the reports go: report.html and report.json (Goose's),
+    /// summary.md and summary.json, requests.json (every request, with its
+    /// traceparent). Default: reports/<profile>-<time>.
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// The SLO spec (Sloth prometheus/v1). Default: alerts/slo.yaml as built in.
+    #[arg(long, value_name = "FILE")]
+    pub slo: Option<PathBuf>,
+    /// Do not write the request log.
+    #[arg(long)]
+    pub no_request_log: bool,
+    /// Goose's own options; `--users`, `--run-time` or `--test-plan` replace
+    /// the profile's plan.
+    #[command(flatten)]
+    pub goose: GooseConfiguration,
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// The shop's base URL.
+    #[arg(long, short = 'H', value_name = "URL")]
+    pub host: String,
+    /// Users of the first step.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub start_users: usize,
+    /// Users added at each step. Default: --start-users.
+    #[arg(long, value_name = "N")]
+    pub step_users: Option<usize>,
+    /// Users of the last step, unless an SLO breaks first.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub max_users: usize,
+    /// How long each step holds its users, as 30s, 2m or 1m30s.
+    #[arg(long, default_value = "30s", value_parser = timespan, value_name = "TIME")]
+    pub step_duration: Duration,
+    /// How long each step takes to start its users.
+    #[arg(long, default_value = "1s", value_parser = timespan, value_name = "TIME")]
+    pub ramp: Duration,
+    /// Where the step table and the capacity figure go.
+    #[arg(
+        long,
+        short = 'o',
+        default_value = "capacity.json",
+        value_name = "FILE"
+    )]
+    pub output: PathBuf,
+    /// The SLO spec (Sloth prometheus/v1). Default: alerts/slo.yaml as built in.
+    #[arg(long, value_name = "FILE")]
+    pub slo: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct HpaArgs {
+    /// The measurement written by `loadgen capacity`.
+    #[arg(long, value_name = "FILE")]
+    pub capacity: PathBuf,
+    /// The forecast peak, in requests per second over all replicas.
+    #[arg(long, value_name = "RPS")]
+    pub peak_rps: f64,
+    /// Share of the measured capacity each replica is asked to carry.
+    #[arg(long, default_value_t = 0.7)]
+    pub headroom: f64,
+    /// Replicas kept whatever the load: one can be drained or killed while
+    /// the other serves.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub min_replicas: u32,
+    /// Replicas allowed at most, whatever the peak asks: each holds database
+    /// connections (10 × 10 fit PostgreSQL's 200 with room for a rollout).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub max_replicas: u32,
+    /// The Deployment to scale.
+    #[arg(long, default_value = "shop", value_name = "NAME")]
+    pub deployment: String,
+    /// Where the manifest goes; `-` for stdout.
+    #[arg(
+        long,
+        short = 'o',
+        default_value = "k8s/base/hpa.yaml",
+        value_name = "FILE"
+    )]
+    pub output: PathBuf,
+}
+
+fn timespan(text: &str) -> Result<Duration, String> {
+    goose::util::parse_timespan(text)
+        .map(|secs| Duration::from_secs(secs as u64))
+        .ok_or_else(|| format!("{text:?} is not a time span such as 30s, 2m or 1m30s"))
+}
+
+/// Run a command; the exit code.
+pub async fn dispatch(cli: Cli) -> u8 {
+    let outcome = match cli.command {
+        Command::Run(args) => run_command(*args).await,
+        Command::Capacity(args) => capacity_command(args).await,
+        Command::Hpa(args) => hpa_command(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", crate::attack::cause_chain(&error));
+            exit::ERROR
+        }
+    }
+}
+
+async fn run_command(args: RunArgs) -> Result<u8> {
+    let report_dir = args.report_dir.unwrap_or_else(|| {
+        let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+        PathBuf::from("reports").join(format!("{}-{stamp}", args.profile.name()))
+    });
+    let options = RunOptions {
+        profile: args.profile,
+        report_dir,
+        request_log: !args.no_request_log,
+    };
+    let result = run::run(&options, args.goose, &SloFile::new(args.slo)).await?;
+    let summary = &result.summary;
+    eprintln!(
+        "{} requests in {} s ({:.1} req/s), {} failed; reports in {}",
+        summary.requests,
+        summary.duration_seconds,
+        summary.requests_per_second,
+        summary.failures,
+        result.report_dir.display()
+    );
+    if summary.interrupted {
+        eprintln!("interrupted with Ctrl-C: the reports cover the run so far");
+    }
+    for verdict in &summary.verdicts {
+        if verdict.held {
+            eprintln!("SLO {} held", verdict.objective);
+        } else {
+            eprintln!("{}", verdict.explain());
+        }
+    }
+    for other in &summary.other_failed_thresholds {
+        eprintln!("threshold {other} failed");
+    }
+    Ok(if result.passed() {
+        exit::OK
+    } else {
+        exit::BREACH
+    })
+}
+
+async fn capacity_command(args: CapacityArgs) -> Result<u8> {
+    let options = CapacityOptions {
+        host: args.host,
+        start_users: args.start_users,
+        step_users: args.step_users.unwrap_or(args.start_users),
+        max_users: args.max_users,
+        step_duration: args.step_duration,
+        ramp: args.ramp,
+        output: args.output,
+    };
+    let file = capacity::capacity(&options, &SloFile::new(args.slo)).await?;
+    eprintln!("stopped: {}", file.stopped_because);
+    match &file.capacity {
+        Some(c) => {
+            eprintln!(
+                "capacity: {} req/s at {} users (p99 {} ms, slowest page p99 {} ms), written to {}",
+                c.requests_per_second,
+                c.users,
+                c.p99_ms,
+                c.page_p99_ms,
+                options.output.display()
+            );
+            Ok(exit::OK)
+        }
+        None => {
+            eprintln!(
+                "no capacity: the SLOs broke at the first step; see {}",
+                options.output.display()
+            );
+            Ok(exit::BREACH)
+        }
+    }
+}
+
+fn hpa_command(args: HpaArgs) -> Result<u8> {
+    let capacity = capacity::read_file(&args.capacity)?;
+    let capacity_path = args.capacity.display().to_string();
+    let input = HpaInput {
+        capacity: &capacity,
+        capacity_path: &capacity_path,
+        peak_rps: args.peak_rps,
+        headroom: args.headroom,
+        min_replicas: args.min_replicas,
+        max_replicas: args.max_replicas,
+        deployment: &args.deployment,
+    };
+    let manifest = hpa::manifest(&input).map_err(|e| Error::Usage(e.to_string()))?;
+    let sizing = hpa::sizing(&input).map_err(|e| Error::Usage(e.to_string()))?;
+    if sizing.capped {
+        eprintln!(
+            "warning: the peak of {} req/s needs {} replicas, but --max-replicas allows {}",
+            args.peak_rps, sizing.replicas_at_peak, args.max_replicas
+        );
+    }
+    if args.output.as_os_str() == "-" {
+        print!("{manifest}");
+    } else {
+        if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        crate::report::write(&args.output, &manifest)?;
+        eprintln!(
+            "{}: {} to {} replicas, {} req/s per replica ({} at the peak of {} req/s)",
+            args.output.display(),
+            sizing.min_replicas,
+            sizing.max_replicas,
+            sizing.target_rps_per_replica,
+            sizing.replicas_at_peak,
+            args.peak_rps
+        );
+    }
+    Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_takes_goose_options_beside_its_own() {
+        let cli = Cli::try_parse_from([
+            "loadgen",
+            "run",
+            "--host",
+            "http://127.0.0.1:1",
+            "--profile",
+            "load",
+            "--co-mitigation",
+            "average",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(args.profile, Profile::Load);
+        assert_eq!(args.goose.host.as_deref(), Some("http://127.0.0.1:1"));
+        assert!(args.goose.co_mitigation.is_some());
+    }
+
+    #[test]
+    fn an_unknown_profile_is_a_usage_error() {
+        let error = Cli::try_parse_from(["loadgen", "run", "--profile", "huge"]).unwrap_err();
+        assert_eq!(error.exit_code(), i32::from(exit::ERROR));
+    }
+
+    #[test]
+    fn step_durations_read_as_goose_time_spans() {
+        assert_eq!(timespan("1m30s"), Ok(Duration::from_secs(90)));
+        assert!(timespan("soon").is_err());
+    }
+}

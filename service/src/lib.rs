@@ -1,0 +1,15 @@
+//! The shop: server-rendered pages for shoppers, a JSON API for programs, and
+//! an admin port with health, metrics and the fault API for SREs.
+
+pub use shop_contract as contract;
+
+pub mod checkout;
+pub mod configuration;
+pub mod domain;
+pub mod faults;
+pub mod metrics;
+pub mod routes;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;
+pub mod templates;

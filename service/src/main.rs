@@ -1,0 +1,51 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use shop::{configuration::Settings, startup::Application, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let settings = Settings::parse();
+    let traces = match telemetry::TraceExport::from_env() {
+        Ok(traces) => traces,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let subscriber = telemetry::get_subscriber_with_traces(
+        "info",
+        settings.log_format,
+        std::io::stdout,
+        traces.as_ref(),
+    );
+    if let Err(error) = telemetry::init_subscriber(subscriber) {
+        eprintln!("error: {error:#}");
+        return ExitCode::FAILURE;
+    }
+    let code = match run(settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "the shop stopped with an error"
+            );
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    };
+    // The last spans, those of the drained requests, are still in the batch.
+    if let Some(traces) = traces {
+        match tokio::task::spawn_blocking(move || traces.shutdown()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(error = format!("{error:#}"), "trace export"),
+            Err(error) => tracing::warn!(%error, "trace export"),
+        }
+    }
+    code
+}
+
+async fn run(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    app.run_until_stopped().await
+}

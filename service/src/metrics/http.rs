@@ -1,0 +1,149 @@
+//! Request metrics and the access log, as one middleware on the public app.
+
+use std::time::Instant;
+
+use actix_web::{
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    http::Method,
+    middleware::Next,
+    web, Error,
+};
+use prometheus::{HistogramVec, IntGauge, IntGaugeVec, Opts, Registry};
+use tracing::Instrument;
+
+use super::{help, histogram, register};
+use crate::{
+    contract::metrics::{labels, names, UNMATCHED_ROUTE},
+    startup::AppState,
+    telemetry,
+};
+
+/// `http_server_request_duration_seconds` and `http_server_active_requests`.
+#[derive(Clone)]
+pub struct HttpMetrics {
+    duration: HistogramVec,
+    active: IntGaugeVec,
+}
+
+impl HttpMetrics {
+    pub(super) fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
+        Ok(HttpMetrics {
+            duration: register(
+                registry,
+                histogram(
+                    names::HTTP_SERVER_REQUEST_DURATION,
+                    &[
+                        labels::HTTP_REQUEST_METHOD,
+                        labels::HTTP_ROUTE,
+                        labels::HTTP_RESPONSE_STATUS_CODE,
+                    ],
+                )?,
+            )?,
+            active: register(
+                registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        names::HTTP_SERVER_ACTIVE_REQUESTS,
+                        help(names::HTTP_SERVER_ACTIVE_REQUESTS),
+                    ),
+                    &[labels::HTTP_REQUEST_METHOD, labels::HTTP_ROUTE],
+                )?,
+            )?,
+        })
+    }
+}
+
+/// The method label: the standard methods as they are, anything else as
+/// `_OTHER` (the OpenTelemetry convention), so that junk methods cannot
+/// create series.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "_OTHER",
+    }
+}
+
+/// Decrements the in-flight gauge however the request ends, also when the
+/// client goes away and the handler future is dropped.
+struct InFlight(IntGauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// Records every request by method, route pattern (never the raw path) and
+/// status, runs it inside its server span, and writes one access-log line
+/// (inside the span, so it carries the trace id).
+pub async fn observe_http(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await;
+    };
+    let started = Instant::now();
+    let method = method_label(req.method());
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
+    let span = telemetry::request_span(&req, method, &route);
+    let traced = span.clone();
+    async move {
+        let gauge = state
+            .metrics
+            .http
+            .active
+            .with_label_values(&[method, &route]);
+        gauge.inc();
+        let _in_flight = InFlight(gauge);
+
+        let result = next.call(req).await;
+
+        let status = match &result {
+            Ok(response) => response.status(),
+            Err(error) => error.as_response_error().status_code(),
+        };
+        let elapsed = started.elapsed();
+        state
+            .metrics
+            .http
+            .duration
+            .with_label_values(&[method, &route, status.as_str()])
+            .observe(elapsed.as_secs_f64());
+        telemetry::record_response(&traced, status);
+        tracing::info!(
+            target: "shop::access",
+            method,
+            route = %route,
+            status = status.as_u16(),
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        );
+        result
+    }
+    .instrument(span)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        let junk = Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&junk), "_OTHER");
+        assert_eq!(method_label(&Method::GET), "GET");
+    }
+}

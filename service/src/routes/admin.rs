@@ -1,0 +1,34 @@
+//! The admin port: never exposed to shoppers.
+
+mod faults;
+mod health;
+
+use actix_web::{web, HttpResponse};
+
+use crate::startup::AppState;
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/admin/faults", web::post().to(faults::create))
+        .route("/admin/faults", web::get().to(faults::list))
+        .route("/admin/faults", web::delete().to(faults::clear))
+        .route("/admin/faults/{id}", web::delete().to(faults::remove));
+}
+
+/// The Prometheus exposition; gauges that mirror state are set here, at
+/// scrape time, rather than on every request.
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    state.metrics.pool.set(state.db.pool_state());
+    state.faults.export(&state.metrics.faults);
+    match state.metrics.render() {
+        Ok(text) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(text),
+        Err(error) => {
+            tracing::error!(%error, "encoding metrics failed");
+            HttpResponse::InternalServerError().body("encoding metrics failed\n")
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Categories and products: read-only for shoppers.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{plausible_key, with_pool, Database, Result};
+
+/// A product category with the number of products in it.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Category {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub product_count: i64,
+}
+
+/// A product as shoppers and API clients see it.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Product {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    /// The category's slug.
+    pub category: String,
+    #[serde(skip)]
+    pub category_name: String,
+    /// Price in cents of `currency`.
+    pub price_cents: i64,
+    #[sqlx(skip)]
+    #[schema(example = "EUR")]
+    pub currency: &'static str,
+    /// Units in stock; never negative.
+    pub stock: i64,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page: u32,
+    pub per_page: u32,
+    /// Matching items over all pages.
+    pub total: i64,
+    /// Pages in all; at least 1.
+    pub page_count: u32,
+}
+
+fn page_count(total: i64, per_page: u32) -> u32 {
+    let per_page = i64::from(per_page.max(1));
+    ((total + per_page - 1) / per_page).max(1) as u32
+}
+
+/// Which products to list.
+#[derive(Debug, Clone, Default)]
+pub struct ProductFilter {
+    pub category: Option<String>,
+    /// Case-insensitive text searched in names and descriptions.
+    pub text: Option<String>,
+}
+
+const PRODUCT_COLUMNS: &str = "SELECT p.id, p.slug, p.name, p.description, c.slug AS category, \
+     c.name AS category_name, p.price_cents, p.stock \
+     FROM products p JOIN categories c ON c.id = p.category_id";
+
+// `$1 IS NULL OR ...` keeps one statement for every filter combination.
+const FILTER: &str = "WHERE ($1 IS NULL OR c.slug = $1) \
+     AND ($2 IS NULL OR LOWER(p.name) LIKE $2 ESCAPE '\\' OR LOWER(p.description) LIKE $2 ESCAPE '\\')";
+
+fn with_currency(mut products: Vec<Product>) -> Vec<Product> {
+    for product in &mut products {
+        product.currency = crate::contract::metrics::CURRENCY;
+    }
+    products
+}
+
+/// `%text%` for LIKE, with LIKE's wildcards in the text taken literally and
+/// control characters (which no product name has) dropped.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars().filter(|c| !c.is_control()) {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+impl Database {
+    pub async fn categories(&self) -> Result<Vec<Category>> {
+        const SQL: &str =
+            "SELECT c.id, c.slug, c.name, c.description, COUNT(p.id) AS product_count \
+             FROM categories c LEFT JOIN products p ON p.category_id = c.id \
+             GROUP BY c.id, c.slug, c.name, c.description ORDER BY c.name";
+        self.observe("list_categories", async {
+            with_pool!(self, read, |pool| sqlx::query_as(SQL).fetch_all(pool).await)
+        })
+        .await
+    }
+
+    pub async fn category(&self, slug: &str) -> Result<Option<Category>> {
+        const SQL: &str =
+            "SELECT c.id, c.slug, c.name, c.description, COUNT(p.id) AS product_count \
+             FROM categories c LEFT JOIN products p ON p.category_id = c.id WHERE c.slug = $1 \
+             GROUP BY c.id, c.slug, c.name, c.description";
+        self.observe("get_category", async {
+            with_pool!(self, read, |pool| sqlx::query_as(SQL)
+                .bind(slug)
+                .fetch_optional(pool)
+                .await)
+        })
+        .await
+    }
+
+    /// Products matching `filter`, by name, `per_page` at a time.
+    pub async fn products(
+        &self,
+        filter: &ProductFilter,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<Product>> {
+        let page = page.max(1);
+        let offset = i64::from(page - 1) * i64::from(per_page);
+        let text = filter.text.as_deref().map(like_pattern);
+        let list = format!("{PRODUCT_COLUMNS} {FILTER} ORDER BY p.name, p.id LIMIT $3 OFFSET $4");
+        let count = format!(
+            "SELECT COUNT(*) FROM products p JOIN categories c ON c.id = p.category_id {FILTER}"
+        );
+        let items: Vec<Product> = self
+            .observe("list_products", async {
+                with_pool!(self, read, |pool| sqlx::query_as(&list)
+                    .bind(filter.category.as_deref())
+                    .bind(text.as_deref())
+                    .bind(i64::from(per_page))
+                    .bind(offset)
+                    .fetch_all(pool)
+                    .await)
+            })
+            .await?;
+        let total: i64 = self
+            .observe("count_products", async {
+                with_pool!(self, read, |pool| sqlx::query_scalar(&count)
+                    .bind(filter.category.as_deref())
+                    .bind(text.as_deref())
+                    .fetch_one(pool)
+                    .await)
+            })
+            .await?;
+        Ok(Page {
+            items: with_currency(items),
+            page,
+            per_page,
+            total,
+            page_count: page_count(total, per_page),
+        })
+    }
+
+    /// A few products for the home page.
+    pub async fn featured_products(&self, limit: u32) -> Result<Vec<Product>> {
+        let sql = format!("{PRODUCT_COLUMNS} ORDER BY p.price_cents DESC, p.id LIMIT $1");
+        self.observe("list_featured_products", async {
+            with_pool!(self, read, |pool| sqlx::query_as(&sql)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await)
+        })
+        .await
+        .map(with_currency)
+    }
+
+    pub async fn product_by_slug(&self, slug: &str) -> Result<Option<Product>> {
+        if !plausible_key(slug) {
+            return Ok(None);
+        }
+        let sql = format!("{PRODUCT_COLUMNS} WHERE p.slug = $1");
+        self.observe("get_product", async {
+            with_pool!(self, read, |pool| sqlx::query_as(&sql)
+                .bind(slug)
+                .fetch_optional(pool)
+                .await)
+        })
+        .await
+        .map(|p| p.map(|p| with_currency(vec![p]).remove(0)))
+    }
+
+    pub async fn product_by_id(&self, id: i64) -> Result<Option<Product>> {
+        let sql = format!("{PRODUCT_COLUMNS} WHERE p.id = $1");
+        self.observe("get_product", async {
+            with_pool!(self, read, |pool| sqlx::query_as(&sql)
+                .bind(id)
+                .fetch_optional(pool)
+                .await)
+        })
+        .await
+        .map(|p| p.map(|p| with_currency(vec![p]).remove(0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_in_search_text_are_literal() {
+        assert_eq!(like_pattern("50%_Off"), "%50\\%\\_off%");
+        assert_eq!(like_pattern("a\0b"), "%ab%");
+    }
+
+    #[test]
+    fn page_count_rounds_up_and_is_never_zero() {
+        assert_eq!(page_count(0, 12), 1);
+        assert_eq!(page_count(12, 12), 1);
+        assert_eq!(page_count(13, 12), 2);
+    }
+}

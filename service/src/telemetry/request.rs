@@ -1,0 +1,239 @@
+//! The server span of one request and the trace ids its log lines carry.
+
+use std::fmt;
+
+use actix_web::{
+    dev::ServiceRequest,
+    http::{
+        header::{self, HeaderMap, HeaderName},
+        StatusCode, Version,
+    },
+};
+use opentelemetry::{
+    propagation::{Extractor, TextMapPropagator},
+    trace::TraceContextExt,
+};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use tracing::{field::Empty, Span};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::{registry::LookupSpan, Registry};
+
+use crate::contract::metrics::UNMATCHED_ROUTE;
+
+/// The tracing name of the request span; exporters see `otel.name`
+/// (`GET /product/{slug}`).
+pub(super) const SPAN_NAME: &str = "http.server.request";
+
+/// The ids a request's log lines carry, kept in its span's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TraceIds {
+    pub(crate) trace_id: u128,
+    pub(crate) span_id: u64,
+}
+
+/// Opens the server span of a request: named by route pattern, with the
+/// OpenTelemetry HTTP attributes, continuing the caller's trace when the
+/// request carries a W3C `traceparent`.
+pub(crate) fn request_span(req: &ServiceRequest, method: &'static str, route: &str) -> Span {
+    let headers = req.headers();
+    let span = tracing::info_span!(
+        target: "shop::http",
+        SPAN_NAME,
+        otel.name = %SpanName(method, route),
+        otel.kind = "server",
+        otel.status_code = Empty,
+        http.request.method = method,
+        http.route = (route != UNMATCHED_ROUTE).then_some(route),
+        http.response.status_code = Empty,
+        url.path = req.path(),
+        url.scheme = if req.app_config().secure() { "https" } else { "http" },
+        server.address = header(headers, &header::HOST).map(without_port),
+        client.address = req.peer_addr().map(|a| tracing::field::display(a.ip())),
+        network.protocol.version = protocol_version(req.version()),
+        user_agent.original = header(headers, &header::USER_AGENT),
+        error.type = Empty,
+    );
+    let parent = incoming_context(headers);
+    let parent_trace_id = parent
+        .as_ref()
+        .map(|cx| cx.span().span_context().trace_id());
+    if let Some(parent) = parent {
+        // Fails only without the OpenTelemetry layer, when ids are our own.
+        let _ = span.set_parent(parent);
+    }
+    let context = span.context();
+    let exported = context.span().span_context().clone();
+    let ids = if exported.is_valid() {
+        TraceIds {
+            trace_id: u128::from_be_bytes(exported.trace_id().to_bytes()),
+            span_id: u64::from_be_bytes(exported.span_id().to_bytes()),
+        }
+    } else {
+        TraceIds {
+            trace_id: parent_trace_id
+                .map(|id| u128::from_be_bytes(id.to_bytes()))
+                .filter(|&id| id != 0)
+                .unwrap_or_else(|| rand::random::<u128>().max(1)),
+            span_id: rand::random::<u64>().max(1),
+        }
+    };
+    span.with_subscriber(|(id, dispatch)| {
+        if let Some(registry) = dispatch.downcast_ref::<Registry>() {
+            if let Some(span) = registry.span(id) {
+                span.extensions_mut().insert(ids);
+            }
+        }
+    });
+    span
+}
+
+/// Records the answer on the request span; a 5xx marks it failed.
+pub(crate) fn record_response(span: &Span, status: StatusCode) {
+    // As i64: the OpenTelemetry layer would turn a u64 into a string.
+    span.record("http.response.status_code", i64::from(status.as_u16()));
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+        span.record("error.type", status.as_str());
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `shop.example:8080` → `shop.example`; `[::1]:8080` → `[::1]`.
+fn without_port(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+/// `network.protocol.version`: `1.1`, `2`, ...
+fn protocol_version(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "0.9",
+        Version::HTTP_10 => "1.0",
+        Version::HTTP_2 => "2",
+        Version::HTTP_3 => "3",
+        _ => "1.1",
+    }
+}
+
+/// The caller's trace context, when the request carries a `traceparent`.
+fn incoming_context(headers: &HeaderMap) -> Option<opentelemetry::Context> {
+    if !headers.contains_key("traceparent") {
+        return None;
+    }
+    let context = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
+    context.span().span_context().is_valid().then_some(context)
+}
+
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// `GET /product/{slug}`, or just `GET` when no route matched (the
+/// OpenTelemetry convention); formatted only if an exporter asks.
+struct SpanName<'a>(&'static str, &'a str);
+
+impl fmt::Display for SpanName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.1 == UNMATCHED_ROUTE {
+            f.write_str(self.0)
+        } else {
+            write!(f, "{} {}", self.0, self.1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::{configuration::LogFormat, telemetry::test_support};
+
+    /// A line logged inside the request span of `request`, with the JSON
+    /// logs the shop runs with when no trace is exported.
+    fn line_inside(request: TestRequest) -> Value {
+        let request = request.uri("/product/chefs-knife").to_srv_request();
+        let lines = test_support::capture(
+            |lines| {
+                crate::telemetry::get_subscriber("info", LogFormat::Json, move || lines.clone())
+            },
+            || {
+                let span = request_span(&request, "GET", "/product/{slug}");
+                let _entered = span.enter();
+                tracing::error!("inside");
+            },
+        );
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        lines.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn without_export_the_logs_continue_the_callers_trace() {
+        let line = line_inside(TestRequest::default().insert_header((
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )));
+        assert_eq!(line["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+        let span_id = line["span_id"].as_str().unwrap();
+        assert_eq!(span_id.len(), 16);
+        assert_ne!(span_id, "00f067aa0ba902b7", "the shop's span is a new one");
+    }
+
+    #[test]
+    fn without_export_or_traceparent_each_request_gets_its_own_trace() {
+        let a = line_inside(TestRequest::default());
+        let b = line_inside(TestRequest::default());
+        for line in [&a, &b] {
+            assert_eq!(line["trace_id"].as_str().unwrap().len(), 32);
+            assert_ne!(line["trace_id"], "00000000000000000000000000000000");
+        }
+        assert_ne!(a["trace_id"], b["trace_id"]);
+    }
+
+    #[test]
+    fn hosts_lose_their_port_but_keep_ipv6_brackets() {
+        assert_eq!(without_port("shop.example:8080"), "shop.example");
+        assert_eq!(without_port("shop.example"), "shop.example");
+        assert_eq!(without_port("[::1]:8080"), "[::1]");
+        assert_eq!(without_port("[::1]"), "[::1]");
+    }
+
+    #[test]
+    fn a_valid_traceparent_is_honoured_and_junk_is_ignored() {
+        let request = TestRequest::default()
+            .insert_header((
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ))
+            .to_http_request();
+        let context = incoming_context(request.headers()).expect("a parent");
+        assert_eq!(
+            context.span().span_context().trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        for junk in [
+            "",
+            "00-zz-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        ] {
+            let request = TestRequest::default()
+                .insert_header(("traceparent", junk))
+                .to_http_request();
+            assert!(incoming_context(request.headers()).is_none(), "{junk}");
+        }
+    }
+}

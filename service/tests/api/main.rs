@@ -1,0 +1,16 @@
+//! The shop's integration tests: each test spawns a shop on a fresh database
+//! and drives it over HTTP. Tests that touch storage run on both backends.
+
+mod helpers;
+
+mod accounts;
+mod admin;
+mod bad_input;
+mod browser;
+mod cart;
+mod catalogue;
+mod checkout;
+mod outage;
+mod security;
+mod shutdown;
+mod telemetry;

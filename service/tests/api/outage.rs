@@ -1,0 +1,142 @@
+//! A database outage: the shop answers 503 quickly instead of hanging,
+//! `/readyz` fails, and the shop recovers by itself when the database returns.
+
+use std::{net::SocketAddr, time::Duration};
+
+use reqwest::StatusCode;
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+
+use crate::helpers::{fresh_postgres_database, KNIFE_SLUG};
+
+/// A TCP relay in front of PostgreSQL that the test can cut and restore.
+struct Relay {
+    address: SocketAddr,
+    upstream: String,
+    cut: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Relay {
+    async fn start(upstream: String) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (cut, _) = watch::channel(false);
+        let mut relay = Relay {
+            address,
+            upstream,
+            cut,
+            task: None,
+        };
+        relay.task = Some(relay.serve(listener));
+        relay
+    }
+
+    fn serve(&self, listener: TcpListener) -> JoinHandle<()> {
+        let upstream = self.upstream.clone();
+        let cut = self.cut.subscribe();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                let upstream = upstream.clone();
+                let mut cut = cut.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.wait_for(|cut| *cut) => {}
+                    }
+                });
+            }
+        })
+    }
+
+    /// Closes the listener and every relayed connection.
+    fn cut(&mut self) {
+        self.cut.send_replace(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    async fn restore(&mut self) {
+        self.cut.send_replace(false);
+        let listener = TcpListener::bind(self.address)
+            .await
+            .expect("rebinding the relay port");
+        self.task = Some(self.serve(listener));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_gives_503s_and_the_shop_recovers_by_itself() {
+    let database_url = fresh_postgres_database().await;
+    let (credentials_and_host, name) = database_url.rsplit_once('/').unwrap();
+    let (scheme_and_user, host) = credentials_and_host.rsplit_once('@').unwrap();
+    let mut relay = Relay::start(host.to_owned()).await;
+    let via_relay = format!("{scheme_and_user}@{}/{name}", relay.address);
+
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Postgres, |settings| {
+        settings.database_url = via_relay.clone();
+    })
+    .await;
+    let product = format!("/product/{KNIFE_SLUG}");
+    assert_eq!(app.get(&product).await.status(), StatusCode::OK);
+
+    relay.cut();
+    for _ in 0..3 {
+        let response = app.get(&product).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key("retry-after"));
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("cannot reach its database"));
+    }
+    let api = app.get("/api/v1/products/1").await;
+    assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let readiness = app
+        .client
+        .get(app.admin_url("/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(readiness.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let liveness = app
+        .client
+        .get(app.admin_url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        liveness.status(),
+        StatusCode::OK,
+        "an outage must not get the shop restarted"
+    );
+
+    relay.restore().await;
+    let mut recovered = false;
+    for _ in 0..60 {
+        let readiness = app
+            .client
+            .get(app.admin_url("/readyz"))
+            .send()
+            .await
+            .unwrap();
+        if readiness.status() == StatusCode::OK {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(recovered, "the shop did not become ready again");
+    assert_eq!(app.get(&product).await.status(), StatusCode::OK);
+    assert!(
+        app.metrics().await.contains(r#"outcome="error""#),
+        "failed queries were not counted"
+    );
+}

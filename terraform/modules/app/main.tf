@@ -1,0 +1,108 @@
+# The shop's kustomize overlay, applied object by object with the kbst
+# kustomization provider, plus the two Secrets the manifests only reference.
+#
+# Order: namespaces and CRDs (priority 0), then the Secrets, then everything
+# else (1), then webhooks (2). The ServiceMonitor and PrometheusRules need the
+# Prometheus operator's CRDs: apply modules/monitoring first.
+
+data "kustomization_overlay" "this" {
+  resources = [var.overlay_path]
+
+  dynamic "images" {
+    for_each = var.images
+    content {
+      name     = images.key
+      new_name = images.value.name
+      new_tag  = images.value.tag
+      digest   = images.value.digest
+    }
+  }
+
+  dynamic "patches" {
+    for_each = var.host == null ? [] : [var.host]
+    content {
+      target {
+        kind = "Ingress"
+        name = "shop"
+      }
+      patch = yamlencode([
+        { op = "replace", path = "/spec/rules/0/host", value = patches.value },
+        { op = "add", path = "/spec/tls", value = [{ hosts = [patches.value], secretName = "shop-tls" }] },
+      ])
+    }
+  }
+
+  # The Grafana dashboards are read from dashboards/generated, outside k8s/.
+  kustomize_options {
+    load_restrictor = "none"
+  }
+}
+
+resource "kustomization_resource" "p0" {
+  for_each = data.kustomization_overlay.this.ids_prio[0]
+  manifest = data.kustomization_overlay.this.manifests[each.value]
+}
+
+# Random values, stored only in Terraform's state and the cluster. The
+# database URL carries the same password PostgreSQL is initialised with.
+resource "random_password" "postgres" {
+  length  = 32
+  special = false
+}
+
+resource "random_password" "admin_token" {
+  length  = 48
+  special = false
+}
+
+# The shop signs and encrypts cookies with it and wants at least 64 bytes.
+resource "random_password" "session_key" {
+  length  = 96
+  special = false
+}
+
+resource "kubernetes_secret_v1" "postgres" {
+  count = var.manage_secrets ? 1 : 0
+  metadata {
+    name      = "postgres-credentials"
+    namespace = var.namespace
+  }
+  data = {
+    password = random_password.postgres.result
+  }
+  depends_on = [kustomization_resource.p0]
+}
+
+resource "kubernetes_secret_v1" "shop" {
+  count = var.manage_secrets ? 1 : 0
+  metadata {
+    name      = "shop-secrets"
+    namespace = var.namespace
+  }
+  data = {
+    database-url = "postgres://shop:${random_password.postgres.result}@postgres:5432/shop"
+    admin-token  = random_password.admin_token.result
+    session-key  = random_password.session_key.result
+  }
+  depends_on = [kustomization_resource.p0]
+}
+
+resource "kustomization_resource" "p1" {
+  for_each = data.kustomization_overlay.this.ids_prio[1]
+  manifest = data.kustomization_overlay.this.manifests[each.value]
+  wait     = true
+
+  timeouts {
+    create = "10m"
+    update = "10m"
+  }
+
+  depends_on = [kustomization_resource.p0, kubernetes_secret_v1.postgres, kubernetes_secret_v1.shop]
+}
+
+resource "kustomization_resource" "p2" {
+  for_each = data.kustomization_overlay.this.ids_prio[2]
+  manifest = data.kustomization_overlay.this.manifests[each.value]
+
+  depends_on = [kustomization_resource.p1]
+}

@@ -1,0 +1,481 @@
+//! A real Prometheus server for one test.
+//!
+//! [`Prometheus::start`] runs the `prometheus` binary (Debian package
+//! `prometheus`) on a free loopback port with its own temporary directory and
+//! a generated `prometheus.yml`: the targets you give, scraped every second,
+//! and your rule files, evaluated every second. It is killed when dropped.
+//! Prometheus' service discovery makes the first scrape wait about five
+//! seconds after start: wait for data with [`Prometheus::wait_until`].
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use testkit::prometheus::{Config, Prometheus};
+//!
+//! # async fn demo() -> Result<(), testkit::prometheus::Error> {
+//! let config = Config::scraping(["127.0.0.1:8081"]).rule_file("alerts/generated/slo-rules.yaml");
+//! let prometheus = Prometheus::start(config).await?;
+//! prometheus
+//!     .wait_until("up", |up| up.iter().any(|s| s.value == 1.0), Duration::from_secs(30))
+//!     .await?;
+//! let firing = prometheus.alerts().await?;
+//! # Ok(()) }
+//! ```
+
+use std::{
+    ffi::OsString,
+    fs::File,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+mod api;
+
+pub use api::{Alert, RuleStatus, Sample, Series, Target};
+
+/// What can go wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "the prometheus binary was not found ({0}): install the Debian package prometheus \
+         (apt-get install prometheus), or set PROMETHEUS_BIN to its path"
+    )]
+    Missing(String),
+    #[error("{0}")]
+    Io(String, #[source] std::io::Error),
+    #[error("prometheus exited before it was ready ({status}); its log:\n{log}")]
+    Exited { status: String, log: String },
+    #[error("prometheus was not ready within {timeout:?}; its log:\n{log}")]
+    NotReady { timeout: Duration, log: String },
+    #[error("request to prometheus failed: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("prometheus answered {what} with an error: {message}")]
+    Api { what: String, message: String },
+    #[error("gave up after {timeout:?} waiting on `{query}`; last result: {last}")]
+    Timeout {
+        query: String,
+        timeout: Duration,
+        last: String,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the server scrapes and evaluates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `host:port` of each target.
+    pub targets: Vec<String>,
+    /// The scrape job's name: `shop` by default, as the SLO rules expect.
+    pub job: String,
+    pub metrics_path: String,
+    pub scrape_interval: Duration,
+    pub evaluation_interval: Duration,
+    /// Rule files to load (relative paths are taken from the current directory).
+    pub rule_files: Vec<PathBuf>,
+}
+
+impl Config {
+    /// Scrape `targets` (`host:port`) as job `shop`, every second.
+    pub fn scraping<I, S>(targets: I) -> Config
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Config {
+            targets: targets.into_iter().map(Into::into).collect(),
+            job: "shop".into(),
+            metrics_path: "/metrics".into(),
+            scrape_interval: Duration::from_secs(1),
+            evaluation_interval: Duration::from_secs(1),
+            rule_files: Vec::new(),
+        }
+    }
+
+    /// Name the scrape job.
+    pub fn job(mut self, job: impl Into<String>) -> Config {
+        self.job = job.into();
+        self
+    }
+
+    /// Load a rule file.
+    pub fn rule_file(mut self, path: impl Into<PathBuf>) -> Config {
+        self.rule_files.push(path.into());
+        self
+    }
+
+    pub fn scrape_interval(mut self, interval: Duration) -> Config {
+        self.scrape_interval = interval;
+        self
+    }
+
+    pub fn evaluation_interval(mut self, interval: Duration) -> Config {
+        self.evaluation_interval = interval;
+        self
+    }
+
+    /// The `prometheus.yml` (JSON, which YAML parsers read as YAML).
+    fn to_prometheus_yml(&self) -> Result<String> {
+        let ms = |d: Duration| format!("{}ms", d.as_millis().max(1));
+        let rule_files = self
+            .rule_files
+            .iter()
+            .map(|path| {
+                std::fs::canonicalize(path)
+                    .map(|p| p.display().to_string())
+                    .map_err(|e| Error::Io(format!("rule file {}", path.display()), e))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let config = json!({
+            "global": {
+                "scrape_interval": ms(self.scrape_interval),
+                "scrape_timeout": ms(self.scrape_interval),
+                "evaluation_interval": ms(self.evaluation_interval),
+            },
+            "rule_files": rule_files,
+            "scrape_configs": [{
+                "job_name": self.job,
+                "metrics_path": self.metrics_path,
+                "static_configs": [{ "targets": self.targets }],
+            }],
+        });
+        Ok(serde_json::to_string_pretty(&config).expect("a JSON value serialises"))
+    }
+}
+
+/// A running Prometheus server; killed on drop.
+#[derive(Debug)]
+pub struct Prometheus {
+    child: Child,
+    dir: tempfile::TempDir,
+    url: String,
+    http: reqwest::Client,
+}
+
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+const POLL: Duration = Duration::from_millis(250);
+
+impl Prometheus {
+    /// Starts Prometheus and waits until it is ready to serve queries.
+    pub async fn start(config: Config) -> Result<Prometheus> {
+        let binary = find_binary()?;
+        let yml = config.to_prometheus_yml()?;
+        // The port is free when probed but could be taken before Prometheus
+        // binds it: then try again with another one.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut prometheus = Prometheus::spawn(&binary, &yml)?;
+            match prometheus.wait_ready().await {
+                Ok(()) => return Ok(prometheus),
+                Err(Error::Exited { log, .. })
+                    if attempt < 3 && log.contains("address already in use") => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn spawn(binary: &Path, yml: &str) -> Result<Prometheus> {
+        let dir = tempfile::Builder::new()
+            .prefix("testkit-prometheus-")
+            .tempdir()
+            .map_err(|e| Error::Io("creating a temporary directory".into(), e))?;
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, yml)
+            .map_err(|e| Error::Io(format!("writing {}", config_path.display()), e))?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        let port = free_port()?;
+        let child = spawn(binary, dir.path(), &config_path, port)?;
+        Ok(Prometheus {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            dir,
+            http,
+        })
+    }
+
+    /// The base URL, such as `http://127.0.0.1:34567`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// What Prometheus has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
+    }
+
+    async fn wait_ready(&mut self) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self
+                .child
+                .try_wait()
+                .map_err(|e| Error::Io("waiting on prometheus".into(), e))?
+            {
+                return Err(Error::Exited {
+                    status: status.to_string(),
+                    log: self.log(),
+                });
+            }
+            let ready = self.http.get(format!("{}/-/ready", self.url)).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            if started.elapsed() > READY_TIMEOUT {
+                return Err(Error::NotReady {
+                    timeout: READY_TIMEOUT,
+                    log: self.log(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// An instant query, evaluated now. A scalar result is one sample without labels.
+    pub async fn query(&self, promql: &str) -> Result<Vec<Sample>> {
+        let data = self
+            .api("/api/v1/query", &[("query", promql.to_owned())], promql)
+            .await?;
+        api::instant_result(data).map_err(|message| Error::Api {
+            what: format!("query `{promql}`"),
+            message,
+        })
+    }
+
+    /// A range query from `start` to `end` every `step`.
+    pub async fn query_range(
+        &self,
+        promql: &str,
+        start: SystemTime,
+        end: SystemTime,
+        step: Duration,
+    ) -> Result<Vec<Series>> {
+        let seconds = |t: SystemTime| {
+            t.duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64()
+                .to_string()
+        };
+        let params = [
+            ("query", promql.to_owned()),
+            ("start", seconds(start)),
+            ("end", seconds(end)),
+            ("step", step.as_secs_f64().to_string()),
+        ];
+        let data = self.api("/api/v1/query_range", &params, promql).await?;
+        api::range_result(data).map_err(|message| Error::Api {
+            what: format!("range query `{promql}`"),
+            message,
+        })
+    }
+
+    /// Polls an instant query until `done` accepts its result, and returns
+    /// that result; an error after `timeout` (with the last result in it).
+    /// A query Prometheus refuses fails at once.
+    pub async fn wait_until(
+        &self,
+        promql: &str,
+        done: impl Fn(&[Sample]) -> bool,
+        timeout: Duration,
+    ) -> Result<Vec<Sample>> {
+        let started = Instant::now();
+        loop {
+            let samples = self.query(promql).await?;
+            if done(&samples) {
+                return Ok(samples);
+            }
+            if started.elapsed() > timeout {
+                return Err(Error::Timeout {
+                    query: promql.to_owned(),
+                    timeout,
+                    last: format!("{samples:?}"),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The pending and firing alerts (`GET /api/v1/alerts`).
+    pub async fn alerts(&self) -> Result<Vec<Alert>> {
+        #[derive(Deserialize)]
+        struct Data {
+            alerts: Vec<Alert>,
+        }
+        let data = self.api("/api/v1/alerts", &[], "alerts").await?;
+        let data: Data = serde_json::from_value(data).map_err(|e| Error::Api {
+            what: "alerts".into(),
+            message: e.to_string(),
+        })?;
+        Ok(data.alerts)
+    }
+
+    /// Every loaded rule with its health (`GET /api/v1/rules`).
+    pub async fn rules(&self) -> Result<Vec<RuleStatus>> {
+        let data = self.api("/api/v1/rules", &[], "rules").await?;
+        api::rules(data).map_err(|message| Error::Api {
+            what: "rules".into(),
+            message,
+        })
+    }
+
+    /// The scrape targets with their health (`GET /api/v1/targets`).
+    pub async fn targets(&self) -> Result<Vec<Target>> {
+        #[derive(Deserialize)]
+        struct Data {
+            #[serde(rename = "activeTargets")]
+            active_targets: Vec<Target>,
+        }
+        let data = self.api("/api/v1/targets", &[], "targets").await?;
+        let data: Data = serde_json::from_value(data).map_err(|e| Error::Api {
+            what: "targets".into(),
+            message: e.to_string(),
+        })?;
+        Ok(data.active_targets)
+    }
+
+    async fn api(&self, path: &str, params: &[(&str, String)], what: &str) -> Result<Value> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .query(params)
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        let body: Value = serde_json::from_str(&text).map_err(|_| Error::Api {
+            what: what.to_owned(),
+            message: format!("HTTP {status}: {text}"),
+        })?;
+        if body["status"] != "success" {
+            return Err(Error::Api {
+                what: what.to_owned(),
+                message: format!("{}: {}", body["errorType"], body["error"]),
+            });
+        }
+        Ok(body["data"].clone())
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `PROMETHEUS_BIN`, else `prometheus` on `PATH`.
+fn find_binary() -> Result<PathBuf> {
+    find_binary_in(
+        std::env::var_os("PROMETHEUS_BIN"),
+        std::env::var_os("PATH").unwrap_or_default(),
+    )
+}
+
+fn find_binary_in(explicit: Option<OsString>, path: OsString) -> Result<PathBuf> {
+    if let Some(binary) = explicit {
+        let binary = PathBuf::from(binary);
+        return if binary.is_file() {
+            Ok(binary)
+        } else {
+            Err(Error::Missing(format!(
+                "PROMETHEUS_BIN={}",
+                binary.display()
+            )))
+        };
+    }
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("prometheus"))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| Error::Missing("not on PATH".into()))
+}
+
+fn free_port() -> Result<u16> {
+    let listener =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Io("finding a free port".into(), e))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| Error::Io("finding a free port".into(), e))
+}
+
+fn spawn(binary: &Path, dir: &Path, config: &Path, port: u16) -> Result<Child> {
+    let log_path = dir.join("prometheus.log");
+    let log = File::create(&log_path)
+        .map_err(|e| Error::Io(format!("creating {}", log_path.display()), e))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|e| Error::Io(format!("opening {}", log_path.display()), e))?;
+    Command::new(binary)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--log.level=warn")
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .spawn()
+        .map_err(|e| Error::Io(format!("starting {}", binary.display()), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generated_config_names_the_job_targets_and_absolute_rule_files() {
+        let rules = tempfile::NamedTempFile::new().unwrap();
+        let yml = Config::scraping(["127.0.0.1:9"])
+            .rule_file(rules.path())
+            .scrape_interval(Duration::from_millis(500))
+            .to_prometheus_yml()
+            .unwrap();
+        let config: Value = serde_json::from_str(&yml).unwrap();
+        assert_eq!(config["scrape_configs"][0]["job_name"], "shop");
+        assert_eq!(
+            config["scrape_configs"][0]["static_configs"][0]["targets"][0],
+            "127.0.0.1:9"
+        );
+        assert_eq!(config["global"]["scrape_interval"], "500ms");
+        assert!(Path::new(config["rule_files"][0].as_str().unwrap()).is_absolute());
+    }
+
+    #[test]
+    fn a_missing_binary_says_which_package_to_install() {
+        let error = find_binary_in(None, OsString::from("/nonexistent")).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("install the Debian package prometheus"),
+            "{error}"
+        );
+        let error =
+            find_binary_in(Some("/nonexistent/prometheus".into()), OsString::new()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("PROMETHEUS_BIN=/nonexistent/prometheus"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_missing_rule_file_is_reported_by_name() {
+        let error = Config::scraping(["127.0.0.1:9"])
+            .rule_file("/nonexistent/rules.yaml")
+            .to_prometheus_yml()
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("/nonexistent/rules.yaml"),
+            "{error}"
+        );
+    }
+}
