@@ -8,6 +8,7 @@ use goose::config::GooseConfiguration;
 
 use crate::capacity::{self, CapacityOptions};
 use crate::error::{exit, Error, Result};
+use crate::flood::{self, FloodOptions};
 use crate::hpa::{self, HpaInput};
 use crate::profiles::Profile;
 use crate::run::{self, RunOptions};
@@ -33,6 +34,25 @@ pub enum Command {
     Capacity(CapacityArgs),
     /// Size the HorizontalPodAutoscaler from a capacity measurement.
     Hpa(HpaArgs),
+    /// Send one GET as fast as the users can, unchecked, and print the rate
+    /// as JSON: measures loadgen itself (bench/run.sh compares it with wrk).
+    Flood(FloodArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FloodArgs {
+    /// The base URL.
+    #[arg(long, short = 'H', value_name = "URL")]
+    pub host: String,
+    /// The path every request asks for.
+    #[arg(long, default_value = "/")]
+    pub path: String,
+    /// Users, each with one connection and no think time.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub users: usize,
+    /// How long to flood, as 30s, 2m or 1m30s.
+    #[arg(long, default_value = "10s", value_parser = timespan, value_name = "TIME")]
+    pub run_time: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +154,7 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Command::Run(args) => run_command(*args).await,
         Command::Capacity(args) => capacity_command(args).await,
         Command::Hpa(args) => hpa_command(args),
+        Command::Flood(args) => flood_command(args).await,
     };
     match outcome {
         Ok(code) => code,
@@ -216,6 +237,18 @@ async fn capacity_command(args: CapacityArgs) -> Result<u8> {
             Ok(exit::BREACH)
         }
     }
+}
+
+async fn flood_command(args: FloodArgs) -> Result<u8> {
+    let options = FloodOptions {
+        host: args.host,
+        path: args.path,
+        users: args.users,
+        run_time: args.run_time,
+    };
+    let result = flood::flood(&options).await?;
+    println!("{}", result.json());
+    Ok(exit::OK)
 }
 
 fn hpa_command(args: HpaArgs) -> Result<u8> {

@@ -6,12 +6,14 @@
 //! - [`profiles`]: smoke, load, stress, spike and soak as Goose test plans;
 //! - [`slo`]: `alerts/slo.yaml` turned into Goose thresholds and verdicts;
 //! - [`run`], [`capacity`], [`hpa`]: the three subcommands ([`cli`]);
+//! - [`flood`]: one GET flat out, to measure loadgen itself (`bench/`);
 //! - [`report`]: the Markdown and JSON summary beside Goose's reports.
 
 pub mod attack;
 pub mod capacity;
 pub mod cli;
 pub mod error;
+pub mod flood;
 pub mod hpa;
 pub mod profiles;
 pub mod progress;

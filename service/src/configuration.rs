@@ -79,6 +79,13 @@ pub struct Settings {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
+
+    /// Request metrics, request and database spans, trace export, the access
+    /// log and database operation metrics. `off` is for measuring what they
+    /// cost (bench/run.sh): /metrics still answers, and only warnings and
+    /// errors are logged.
+    #[arg(long, env = "SHOP_TELEMETRY", value_enum, default_value_t = Telemetry::On)]
+    pub telemetry: Telemetry,
 }
 
 impl Settings {
@@ -101,6 +108,7 @@ impl Settings {
             drain_delay_seconds: 0,
             workers: Some(2),
             log_format: LogFormat::Json,
+            telemetry: Telemetry::On,
         }
     }
 
@@ -125,6 +133,7 @@ impl fmt::Debug for Settings {
             .field("rate_limit", &self.rate_limit)
             .field("db_max_connections", &self.db_max_connections)
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
+            .field("telemetry", &self.telemetry)
             .finish_non_exhaustive()
     }
 }
@@ -164,6 +173,13 @@ impl FromStr for RateLimit {
     }
 }
 
+/// Whether the shop observes itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Telemetry {
+    On,
+    Off,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Json,
@@ -199,5 +215,13 @@ mod tests {
         let settings = Settings::try_parse_from(["shop"]).unwrap();
         assert_eq!(settings.listen, "127.0.0.1:8080");
         assert_eq!(settings.admin_listen, "127.0.0.1:8081");
+        assert_eq!(settings.telemetry, Telemetry::On);
+    }
+
+    #[test]
+    fn telemetry_can_be_switched_off() {
+        let settings = Settings::try_parse_from(["shop", "--telemetry", "off"]).unwrap();
+        assert_eq!(settings.telemetry, Telemetry::Off);
+        assert!(Settings::try_parse_from(["shop", "--telemetry", "maybe"]).is_err());
     }
 }

@@ -1,20 +1,28 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use shop::{configuration::Settings, startup::Application, telemetry};
+use shop::{
+    configuration::{Settings, Telemetry},
+    startup::Application,
+    telemetry,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let settings = Settings::parse();
-    let traces = match telemetry::TraceExport::from_env() {
-        Ok(traces) => traces,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            return ExitCode::FAILURE;
-        }
+    let (traces, default_filter) = match settings.telemetry {
+        Telemetry::On => match telemetry::TraceExport::from_env() {
+            Ok(traces) => (traces, "info"),
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                return ExitCode::FAILURE;
+            }
+        },
+        // No spans are made below warn, so no access log and no export.
+        Telemetry::Off => (None, "warn"),
     };
     let subscriber = telemetry::get_subscriber_with_traces(
-        "info",
+        default_filter,
         settings.log_format,
         std::io::stdout,
         traces.as_ref(),

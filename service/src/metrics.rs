@@ -98,6 +98,7 @@ fn histogram(name: &str, label_names: &[&str]) -> Result<HistogramVec, prometheu
 #[derive(Clone)]
 pub struct DbMetrics {
     operations: HistogramVec,
+    enabled: bool,
 }
 
 impl DbMetrics {
@@ -113,10 +114,22 @@ impl DbMetrics {
                 ],
             )?,
         )?;
-        Ok(DbMetrics { operations })
+        Ok(DbMetrics {
+            operations,
+            enabled: true,
+        })
+    }
+
+    /// The same metrics, never observed: for a shop run with telemetry off.
+    pub fn silenced(mut self) -> Self {
+        self.enabled = false;
+        self
     }
 
     pub fn observe(&self, system: &str, operation: &str, ok: bool, elapsed: Duration) {
+        if !self.enabled {
+            return;
+        }
         let outcome = if ok { outcome::OK } else { outcome::ERROR };
         self.operations
             .with_label_values(&[system, operation, outcome])

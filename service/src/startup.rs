@@ -22,7 +22,7 @@ use anyhow::Context;
 use tokio::sync::Notify;
 
 use crate::{
-    configuration::{RateLimit, Settings},
+    configuration::{RateLimit, Settings, Telemetry},
     faults::{inject_faults, FaultStore},
     metrics::{observe_http, Metrics},
     routes,
@@ -85,7 +85,11 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         templates::check().context("compiling the page templates")?;
         let metrics = Metrics::new().context("registering metrics")?;
-        let db = Database::connect(&settings, metrics.db.clone())?;
+        let db_metrics = match settings.telemetry {
+            Telemetry::On => metrics.db.clone(),
+            Telemetry::Off => metrics.db.clone().silenced(),
+        };
+        let db = Database::connect(&settings, db_metrics)?;
         db.migrate().await.with_context(|| {
             format!(
                 "preparing the database at {}",
@@ -205,6 +209,7 @@ fn public_server(
         None => Key::generate(),
     };
     let secure_cookies = settings.secure_cookies;
+    let observed = settings.telemetry == Telemetry::On;
     let (rate_limited, per_second) = match settings.rate_limit {
         RateLimit::Off => (false, 1),
         RateLimit::PerSecond(n) => (true, u64::from(n.get())),
@@ -230,7 +235,7 @@ fn public_server(
             .wrap(Condition::new(rate_limited, Governor::new(&governor)))
             .wrap(security_headers())
             .wrap(from_fn(inject_faults))
-            .wrap(from_fn(observe_http))
+            .wrap(Condition::new(observed, from_fn(observe_http)))
     })
     .listen(listener)?
     .workers(workers)
