@@ -81,18 +81,18 @@ pub fn rule_group(spec: &SloSpec, options: &Options) -> RuleGroup {
             ]),
         Rule::alert(
             alerts::SHOP_NOT_READY,
-            format!(
-                "kube_pod_container_status_ready{{container={KUBERNETES_CONTAINER:?}}} == 0"
-            ),
+            // The shop reports its own readiness, so this holds on one
+            // machine as in Kubernetes (where the scrape adds namespace and pod).
+            format!("{ready}{{{job}}} == 0", ready = names::SHOP_READY),
         )
         .for_(Some("5m".into()))
         .labels([(SEVERITY, "ticket")])
         .annotations([
-            ("summary", "A shop pod is running but not ready.".to_owned()),
+            ("summary", "A shop instance is running but not ready.".to_owned()),
             (
                 "description",
-                "{{ $labels.namespace }}/{{ $labels.pod }} has failed its readiness probe (/readyz: \
-                 database unreachable or draining) for 5 minutes and gets no traffic."
+                "{{ $labels.instance }} has failed its readiness check (/readyz: database \
+                 unreachable or draining) for 5 minutes; Kubernetes sends it no traffic."
                     .to_owned(),
             ),
         ]),
@@ -145,9 +145,10 @@ pub fn rule_group(spec: &SloSpec, options: &Options) -> RuleGroup {
         Rule::alert(
             alerts::SHOP_FAULT_INJECTION_LEFT_ACTIVE,
             format!(
-                "max by (job, instance, {kind}, {route}) ({fault}{{{job}}}) > 0",
+                "max by (job, instance, {kind}, {route}, {operation}) ({fault}{{{job}}}) > 0",
                 kind = contract::KIND,
                 route = contract::HTTP_ROUTE,
+                operation = contract::DB_OPERATION_NAME,
                 fault = names::SHOP_FAULT_ACTIVE,
             ),
         )
@@ -157,7 +158,7 @@ pub fn rule_group(spec: &SloSpec, options: &Options) -> RuleGroup {
             ("summary", "An injected fault has been active for over 30 minutes.".to_owned()),
             (
                 "description",
-                "An injected {{ $labels.kind }} fault on route {{ $labels.http_route }} of {{ $labels.instance }} \
+                "An injected {{ $labels.kind }} fault on {{ $labels.http_route }}{{ $labels.db_operation_name }} of {{ $labels.instance }} \
                  has been active for 30 minutes: a chaos experiment that did not roll back, or a \
                  forgotten manual fault. Real shoppers are affected."
                     .to_owned(),

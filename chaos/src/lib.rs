@@ -10,6 +10,8 @@
 //! - [`probes`] and [`actions`]: what an activity can do (HTTP, Prometheus,
 //!   SLO burn rate; shop faults, proxy toxics, process signals, Kubernetes, CPU
 //!   stress).
+//! - [`gameday`]: one command from load to fault to alert to recovery, with
+//!   a report: Prometheus, the shop, loadgen and a scenario of experiments.
 //! - [`proxy`]: a TCP fault proxy whose HTTP API is Toxiproxy's, and
 //!   [`toxiproxy`], the client the runner drives it (or a real Toxiproxy) with.
 //!
@@ -27,6 +29,7 @@
 pub mod actions;
 mod error;
 pub mod experiment;
+pub mod gameday;
 pub mod journal;
 pub mod probes;
 pub mod proxy;

@@ -1,8 +1,13 @@
-use std::{path::PathBuf, process::ExitCode, sync::Arc};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::Arc,
+};
 
 use anyhow::Context as _;
 use chaos::{
     experiment::{default_journal_path, Loaded, Vars},
+    gameday::{self, Backend},
     proxy::FaultProxy,
     runner::{self, RunOptions},
     toxiproxy::NewProxy,
@@ -41,6 +46,42 @@ enum Command {
         #[arg(required = true)]
         experiments: Vec<PathBuf>,
     },
+    /// Run a game day: Prometheus with the generated alert rules, the shop,
+    /// loadgen at a steady rate, then each experiment of a scenario, judging
+    /// whether the expected alerts fire and resolve within their bounds;
+    /// writes a Markdown and HTML report with charts.
+    ///
+    /// Needs the `shop` and `loadgen` binaries beside `chaos` (build them
+    /// with `cargo build -p shop -p loadgen -p chaos`) and the `prometheus`
+    /// binary (Debian package `prometheus`). Exit status: 0 every
+    /// expectation met, 1 one failed (the report names it), 2 the game day
+    /// could not be set up, 130 interrupted.
+    Gameday {
+        /// The scenario (default: chaos/gameday/full.yaml, or quick.yaml
+        /// with --quick).
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
+        /// The short scenario, with seconds-long alert windows: under three
+        /// minutes, for tests and CI. Without it, about ten minutes.
+        #[arg(long)]
+        quick: bool,
+        /// The shop's database: the embedded SQLite file, or PostgreSQL at
+        /// DATABASE_URL (reached through the fault proxy).
+        #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+        database: Backend,
+        /// PostgreSQL's URL, for --database postgres: an empty database.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        /// The report directory (default: reports/gameday-<time>).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Where the shop and loadgen binaries are (default: beside chaos).
+        #[arg(long, value_name = "DIR")]
+        bin_dir: Option<PathBuf>,
+        /// The generated alert rules (default: alerts/generated).
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
     /// Serve the fault proxy's Toxiproxy-compatible API.
     Proxy {
         /// Address of the HTTP API.
@@ -74,6 +115,33 @@ async fn main() -> ExitCode {
             dry_run,
         } => run(experiment, journal, dry_run).await,
         Command::Validate { experiments } => Ok(validate(&experiments)),
+        Command::Gameday {
+            scenario,
+            quick,
+            database,
+            database_url,
+            out,
+            bin_dir,
+            rules,
+        } => {
+            let scenario = scenario.unwrap_or_else(|| {
+                source_path(&format!(
+                    "chaos/gameday/{}.yaml",
+                    if quick { "quick" } else { "full" }
+                ))
+            });
+            gameday(gameday::Options {
+                scenario,
+                backend: database,
+                database_url,
+                out: out.unwrap_or_else(default_report_dir),
+                bin_dir: bin_dir.unwrap_or_else(beside_this_binary),
+                rules: rules.unwrap_or_else(|| source_path("alerts/generated")),
+                interrupt: CancellationToken::new(),
+                quiet: false,
+            })
+            .await
+        }
         Command::Proxy {
             api,
             listen,
@@ -127,6 +195,63 @@ async fn run(path: PathBuf, journal_path: Option<PathBuf>, dry_run: bool) -> any
         .with_context(|| format!("writing the journal to {}", journal_path.display()))?;
     println!("journal: {}", journal_path.display());
     Ok(journal.status.exit_code())
+}
+
+async fn gameday(options: gameday::Options) -> anyhow::Result<u8> {
+    let interrupt = options.interrupt.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        eprintln!("interrupted: rolling back and stopping everything (again to exit at once)");
+        interrupt.cancel();
+        shutdown_signal().await;
+        std::process::exit(130);
+    });
+    let interrupt = options.interrupt.clone();
+    let finished = gameday::run(options).await?;
+    println!("report: {}", finished.report_path.display());
+    if interrupt.is_cancelled() {
+        return Ok(130);
+    }
+    if finished.passed() {
+        println!("game day passed: every expectation met");
+        Ok(0)
+    } else {
+        for verdict in finished.report.failed() {
+            eprintln!(
+                "failed: {}: {}: {} ({})",
+                verdict.step, verdict.expectation, verdict.measured, verdict.bound
+            );
+        }
+        Ok(1)
+    }
+}
+
+/// `relative` from the current directory if it is there (a checkout's
+/// root), else from the source tree this binary was built from.
+fn source_path(relative: &str) -> PathBuf {
+    let here = PathBuf::from(relative);
+    if here.exists() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or(here.clone(), |root| root.join(relative))
+}
+
+fn default_report_dir() -> PathBuf {
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year][month][day]-[hour][minute][second]"
+        ))
+        .unwrap_or_else(|_| "now".into());
+    PathBuf::from("reports").join(format!("gameday-{stamp}"))
+}
+
+fn beside_this_binary() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .unwrap_or_default()
 }
 
 fn validate(paths: &[PathBuf]) -> u8 {

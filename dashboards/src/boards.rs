@@ -67,16 +67,22 @@ fn fault_annotation() -> Annotation {
         "Injected faults",
         format!(
             "{} > 0",
-            sum_by(&[labels::KIND, labels::HTTP_ROUTE], &active.to_string())
+            sum_by(
+                &[labels::KIND, labels::HTTP_ROUTE, labels::DB_OPERATION_NAME],
+                &active.to_string()
+            )
         ),
     )
+    // An HTTP fault has a route, a database fault an operation: one of the
+    // two labels is empty.
     .title(format!(
-        "{{{{{}}}}} fault on {{{{{}}}}}",
+        "{{{{{}}}}} fault on {{{{{}}}}}{{{{{}}}}}",
         labels::KIND,
-        labels::HTTP_ROUTE
+        labels::HTTP_ROUTE,
+        labels::DB_OPERATION_NAME
     ))
     .text("Injected through the shop's fault API (/admin/faults)")
-    .tags(&[labels::KIND, labels::HTTP_ROUTE])
+    .tags(&[labels::KIND, labels::HTTP_ROUTE, labels::DB_OPERATION_NAME])
 }
 
 /// The instance picker: every shop instance Prometheus scrapes.

@@ -14,7 +14,6 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry_sdk::{error::OTelSdkResult, trace::SpanData};
 use shop::{
     configuration::{LogFormat, Settings},
-    faults::FaultStore,
     metrics::{observe_http, Metrics},
     startup::{AppState, Readiness},
     storage::Database,
@@ -39,7 +38,7 @@ fn state() -> web::Data<AppState> {
     web::Data::new(AppState {
         db,
         metrics,
-        faults: FaultStore::default(),
+        faults: Default::default(),
         readiness: Readiness::default(),
         categories: Vec::new(),
         admin_token: None,

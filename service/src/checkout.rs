@@ -33,11 +33,19 @@ pub async fn place_order(
         Ok(PlaceOrder::KeyReused) => Some(CheckoutFailure::InvalidInput),
         Ok(PlaceOrder::EmptyCart) => Some(CheckoutFailure::EmptyCart),
         Ok(PlaceOrder::OutOfStock { .. }) => Some(CheckoutFailure::OutOfStock),
-        Err(e) if e.is_unavailable() => Some(CheckoutFailure::DatabaseUnavailable),
-        Err(_) => Some(CheckoutFailure::Internal),
+        Err(e) => Some(failure_of(e)),
     };
     if let Some(reason) = failure {
         business.checkout_failed(reason);
     }
     outcome
+}
+
+/// The `reason` a database error gives a failed checkout.
+pub fn failure_of(error: &StorageError) -> CheckoutFailure {
+    if error.is_unavailable() {
+        CheckoutFailure::DatabaseUnavailable
+    } else {
+        CheckoutFailure::Internal
+    }
 }

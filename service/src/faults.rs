@@ -21,7 +21,7 @@ use rand::Rng;
 
 use crate::{
     contract::{
-        faults::{ActiveFault, FaultKind, FaultSpec, ANY_ROUTE},
+        faults::{ActiveFault, FaultKind, FaultSpec, FaultTarget, ANY_ROUTE},
         metrics::UNMATCHED_ROUTE,
     },
     startup::AppState,
@@ -62,8 +62,20 @@ pub fn validate(spec: &FaultSpec) -> Result<(), InvalidFault> {
             message: message.to_owned(),
         })
     };
-    if spec.route != ANY_ROUTE && !spec.route.starts_with('/') {
-        return invalid("route", "must be a route pattern starting with `/`, or `*`");
+    match spec.target {
+        FaultTarget::Http if spec.route != ANY_ROUTE && !spec.route.starts_with('/') => {
+            return invalid("route", "must be a route pattern starting with `/`, or `*`");
+        }
+        FaultTarget::Database if !is_operation_pattern(&spec.route) => {
+            return invalid(
+                "route",
+                "must be a database operation name such as `get_product`, or `*`",
+            );
+        }
+        FaultTarget::Database if spec.status.is_some() => {
+            return invalid("status", "applies to HTTP faults only");
+        }
+        _ => {}
     }
     if !(0.0..=1.0).contains(&spec.probability) {
         return invalid("probability", "must be between 0.0 and 1.0");
@@ -89,6 +101,11 @@ pub fn validate(spec: &FaultSpec) -> Result<(), InvalidFault> {
         FaultKind::Abort => {}
     }
     Ok(())
+}
+
+fn is_operation_pattern(route: &str) -> bool {
+    route == ANY_ROUTE
+        || (!route.is_empty() && route.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
 }
 
 /// What the middleware does to one request.
@@ -151,8 +168,19 @@ impl FaultStore {
             .clear();
     }
 
-    /// Rolls the dice of every active fault on `route`.
+    /// Rolls the dice of every active HTTP fault on `route`.
     pub fn effect(&self, route: &str) -> Effect {
+        self.effect_on(FaultTarget::Http, route)
+    }
+
+    /// Rolls the dice of every active database fault on `operation`: a delay,
+    /// and whether the operation fails as if the database were unreachable.
+    pub fn database_effect(&self, operation: &str) -> (Duration, bool) {
+        let effect = self.effect_on(FaultTarget::Database, operation);
+        (effect.delay, effect.outcome.is_some())
+    }
+
+    fn effect_on(&self, target: FaultTarget, route: &str) -> Effect {
         let mut effect = Effect::default();
         if !self.armed.load(Ordering::Acquire) {
             return effect;
@@ -162,7 +190,7 @@ impl FaultStore {
         let mut rng = rand::thread_rng();
         for fault in faults.iter().filter(|f| f.expires_at > now) {
             let spec = &fault.spec;
-            if spec.route != ANY_ROUTE && spec.route != route {
+            if spec.target != target || (spec.route != ANY_ROUTE && spec.route != route) {
                 continue;
             }
             if !rng.gen_bool(spec.probability) {
@@ -187,12 +215,19 @@ impl FaultStore {
         effect
     }
 
-    /// Sets `shop_fault_active{kind, http_route}` to the active faults.
+    /// Sets `shop_fault_active{kind, http_route, db_operation_name}` to the
+    /// active faults: an HTTP fault's route in `http_route`, a database
+    /// fault's operation in `db_operation_name`, the other label empty.
     pub fn export(&self, gauge: &IntGaugeVec) {
         gauge.reset();
         for fault in self.list() {
+            let spec = &fault.spec;
+            let (route, operation) = match spec.target {
+                FaultTarget::Http => (spec.route.as_str(), ""),
+                FaultTarget::Database => ("", spec.route.as_str()),
+            };
             gauge
-                .with_label_values(&[fault.spec.kind.as_str(), &fault.spec.route])
+                .with_label_values(&[spec.kind.as_str(), route, operation])
                 .inc();
         }
     }
@@ -245,6 +280,7 @@ mod tests {
     fn spec(kind: FaultKind, route: &str) -> FaultSpec {
         FaultSpec {
             kind,
+            target: FaultTarget::Http,
             route: route.into(),
             probability: 1.0,
             latency_ms: Some(50),
@@ -271,6 +307,42 @@ mod tests {
         store.add(spec(FaultKind::Latency, "/"));
         assert_eq!(store.effect("/").delay, Duration::from_millis(100));
         assert_eq!(store.effect("/cart").delay, Duration::from_millis(50));
+    }
+
+    #[test]
+    fn database_faults_touch_operations_and_never_requests() {
+        let store = FaultStore::default();
+        store.add(FaultSpec {
+            target: FaultTarget::Database,
+            status: None,
+            ..spec(FaultKind::Latency, "get_product")
+        });
+        store.add(FaultSpec {
+            target: FaultTarget::Database,
+            status: None,
+            ..spec(FaultKind::Error, "*")
+        });
+        assert_eq!(
+            store.database_effect("get_product"),
+            (Duration::from_millis(50), true)
+        );
+        assert_eq!(store.database_effect("ping"), (Duration::ZERO, true));
+        assert_eq!(store.effect("/"), Effect::default());
+    }
+
+    #[test]
+    fn a_database_fault_names_an_operation_and_no_status() {
+        let on_a_path = FaultSpec {
+            target: FaultTarget::Database,
+            status: None,
+            ..spec(FaultKind::Error, "/cart")
+        };
+        assert_eq!(validate(&on_a_path).unwrap_err().field, "route");
+        let with_status = FaultSpec {
+            target: FaultTarget::Database,
+            ..spec(FaultKind::Error, "*")
+        };
+        assert_eq!(validate(&with_status).unwrap_err().field, "status");
     }
 
     #[test]

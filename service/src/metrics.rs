@@ -26,6 +26,8 @@ pub struct Metrics {
     pub business: BusinessMetrics,
     pub pool: PoolMetrics,
     pub faults: IntGaugeVec,
+    /// `shop_ready`: what `/readyz` would answer, as 1 or 0.
+    pub ready: IntGauge,
 }
 
 impl Metrics {
@@ -40,8 +42,12 @@ impl Metrics {
                 &registry,
                 IntGaugeVec::new(
                     Opts::new(names::SHOP_FAULT_ACTIVE, help(names::SHOP_FAULT_ACTIVE)),
-                    &[labels::KIND, labels::HTTP_ROUTE],
+                    &[labels::KIND, labels::HTTP_ROUTE, labels::DB_OPERATION_NAME],
                 )?,
+            )?,
+            ready: register(
+                &registry,
+                IntGauge::new(names::SHOP_READY, help(names::SHOP_READY))?,
             )?,
             registry,
         };

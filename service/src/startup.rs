@@ -34,7 +34,7 @@ use crate::{
 pub struct AppState {
     pub db: Database,
     pub metrics: Metrics,
-    pub faults: FaultStore,
+    pub faults: Arc<FaultStore>,
     pub readiness: Readiness,
     /// The catalogue's categories, loaded at start: they change only with a
     /// new seed, and every page shows them.
@@ -99,9 +99,9 @@ impl Application {
         db.seed_if_empty().await.context("seeding the catalogue")?;
         let categories = db.categories().await.context("loading the categories")?;
         let state = web::Data::new(AppState {
+            faults: db.faults().clone(),
             db,
             metrics,
-            faults: FaultStore::default(),
             readiness: Readiness::default(),
             categories,
             admin_token: settings.admin_token.clone().filter(|t| !t.is_empty()),

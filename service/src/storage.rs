@@ -11,16 +11,15 @@ mod catalogue;
 mod customers;
 mod error;
 mod orders;
+mod pool;
 pub mod seed;
 
-use std::{future::Future, str::FromStr, time::Duration, time::Instant};
+use std::{future::Future, str::FromStr, sync::Arc, time::Duration, time::Instant};
 
 use anyhow::Context;
 use sqlx::{
-    postgres::{PgPool, PgPoolOptions},
-    sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-    },
+    postgres::PgPool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous},
 };
 use tracing::Instrument;
 
@@ -30,7 +29,9 @@ pub use customers::{Customer, NewCustomer};
 pub use error::StorageError;
 pub use orders::{Contact, Order, OrderLine, OrderSummary, PlaceOrder};
 
-use crate::{configuration::Settings, contract::metrics::db_system, metrics::DbMetrics};
+use crate::{
+    configuration::Settings, contract::metrics::db_system, faults::FaultStore, metrics::DbMetrics,
+};
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
@@ -65,6 +66,8 @@ pub struct Database {
     backend: Backend,
     metrics: DbMetrics,
     query_timeout: Duration,
+    /// The shop's fault store: database faults apply in [`Database::observe`].
+    faults: Arc<FaultStore>,
 }
 
 /// Connection counts of the pool(s), sampled at scrape time.
@@ -81,7 +84,7 @@ impl Database {
     pub fn connect(settings: &Settings, metrics: DbMetrics) -> anyhow::Result<Self> {
         let url = settings.database_url.as_str();
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new()
+            let pool = pool::options::<sqlx::Postgres>()
                 .max_connections(settings.db_max_connections)
                 .acquire_timeout(settings.db_acquire_timeout())
                 .connect_lazy(url)
@@ -96,7 +99,7 @@ impl Database {
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
             let pool = |max| {
-                SqlitePoolOptions::new()
+                pool::options::<sqlx::Sqlite>()
                     .max_connections(max)
                     .acquire_timeout(settings.db_acquire_timeout())
                     .connect_lazy_with(options.clone())
@@ -115,6 +118,7 @@ impl Database {
             backend,
             metrics,
             query_timeout: settings.db_query_timeout(),
+            faults: Arc::default(),
         })
     }
 
@@ -133,6 +137,12 @@ impl Database {
             Backend::Postgres(_) => db_system::POSTGRESQL,
             Backend::Sqlite { .. } => db_system::SQLITE,
         }
+    }
+
+    /// The fault store whose database faults this database applies; the
+    /// admin fault API adds to it.
+    pub fn faults(&self) -> &Arc<FaultStore> {
+        &self.faults
     }
 
     /// Whether the database answers a trivial query.
@@ -211,6 +221,17 @@ impl Database {
             error.type = tracing::field::Empty,
         );
         let started = Instant::now();
+        // An injected database fault acts like the database itself: its delay
+        // counts against the query timeout, its failure is an unreachable
+        // database.
+        let (delay, unreachable) = self.faults.database_effect(operation);
+        let work = async move {
+            tokio::time::sleep(delay).await;
+            if unreachable {
+                return Err(sqlx::Error::PoolTimedOut);
+            }
+            work.await
+        };
         let result =
             match tokio::time::timeout(self.query_timeout, work.instrument(span.clone())).await {
                 Ok(result) => result.map_err(StorageError::from),

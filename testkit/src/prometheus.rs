@@ -77,6 +77,8 @@ pub struct Config {
     pub evaluation_interval: Duration,
     /// Rule files to load (relative paths are taken from the current directory).
     pub rule_files: Vec<PathBuf>,
+    /// More scrape jobs beside the main one: `(job, targets)`.
+    pub other_jobs: Vec<(String, Vec<String>)>,
 }
 
 impl Config {
@@ -93,7 +95,19 @@ impl Config {
             scrape_interval: Duration::from_secs(1),
             evaluation_interval: Duration::from_secs(1),
             rule_files: Vec::new(),
+            other_jobs: Vec::new(),
         }
+    }
+
+    /// Also scrape `targets` (`host:port`, path `/metrics`) as `job`.
+    pub fn also_scraping<I, S>(mut self, job: impl Into<String>, targets: I) -> Config
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.other_jobs
+            .push((job.into(), targets.into_iter().map(Into::into).collect()));
+        self
     }
 
     /// Name the scrape job.
@@ -130,6 +144,17 @@ impl Config {
                     .map_err(|e| Error::Io(format!("rule file {}", path.display()), e))
             })
             .collect::<Result<Vec<_>>>()?;
+        let mut scrape_configs = vec![json!({
+            "job_name": self.job,
+            "metrics_path": self.metrics_path,
+            "static_configs": [{ "targets": self.targets }],
+        })];
+        scrape_configs.extend(self.other_jobs.iter().map(|(job, targets)| {
+            json!({
+                "job_name": job,
+                "static_configs": [{ "targets": targets }],
+            })
+        }));
         let config = json!({
             "global": {
                 "scrape_interval": ms(self.scrape_interval),
@@ -137,11 +162,7 @@ impl Config {
                 "evaluation_interval": ms(self.evaluation_interval),
             },
             "rule_files": rule_files,
-            "scrape_configs": [{
-                "job_name": self.job,
-                "metrics_path": self.metrics_path,
-                "static_configs": [{ "targets": self.targets }],
-            }],
+            "scrape_configs": scrape_configs,
         });
         Ok(serde_json::to_string_pretty(&config).expect("a JSON value serialises"))
     }

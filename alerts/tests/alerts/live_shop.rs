@@ -103,6 +103,7 @@ async fn an_injected_error_storm_makes_the_availability_page_alert_fire_in_prome
         .bearer_auth(&token)
         .json(&FaultSpec {
             kind: FaultKind::Error,
+            target: Default::default(),
             route: ANY_ROUTE.into(),
             probability: 1.0,
             latency_ms: None,

@@ -2,6 +2,7 @@
 
 mod cli;
 mod experiments;
+mod gameday;
 mod helpers;
 mod kubernetes;
 mod proxy;

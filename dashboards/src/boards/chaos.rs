@@ -81,8 +81,16 @@ pub(super) fn dashboard(spec: &SloSpec, period: Period) -> Dashboard {
             .unit(Unit::Short)
             .min(0.0)
             .query(
-                Query::range(sum_by(&[labels::KIND, labels::HTTP_ROUTE], &faults.to_string()))
-                    .legend(format!("{} on {}", legend(labels::KIND), legend(labels::HTTP_ROUTE))),
+                Query::range(sum_by(
+                    &[labels::KIND, labels::HTTP_ROUTE, labels::DB_OPERATION_NAME],
+                    &faults.to_string(),
+                ))
+                .legend(format!(
+                    "{} on {}{}",
+                    legend(labels::KIND),
+                    legend(labels::HTTP_ROUTE),
+                    legend(labels::DB_OPERATION_NAME)
+                )),
             ),
     )
     .row("What the shop saw")

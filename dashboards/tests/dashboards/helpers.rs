@@ -133,6 +133,7 @@ impl TestShop {
     pub(crate) fn error_fault(seconds: u64) -> FaultSpec {
         FaultSpec {
             kind: FaultKind::Error,
+            target: Default::default(),
             route: ANY_ROUTE.into(),
             probability: 0.3,
             latency_ms: None,

@@ -90,6 +90,7 @@ impl TestShop {
 pub(crate) fn error_everywhere(seconds: u64) -> FaultSpec {
     FaultSpec {
         kind: FaultKind::Error,
+        target: Default::default(),
         route: shop_contract::faults::ANY_ROUTE.into(),
         probability: 1.0,
         latency_ms: None,

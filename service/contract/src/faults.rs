@@ -30,12 +30,46 @@ impl FaultKind {
     }
 }
 
+/// Where a fault applies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FaultTarget {
+    /// Requests on the public port, matched by `http_route` pattern.
+    #[default]
+    Http,
+    /// The shop's database operations, matched by `db_operation_name`: the
+    /// way to slow or cut the database on any backend, embedded SQLite
+    /// included, where there is no network link for a proxy to break.
+    /// `latency` delays each matching operation; `error` and `abort` fail it
+    /// as an unreachable database would.
+    Database,
+}
+
+impl FaultTarget {
+    /// The `target` label value of `shop_fault_active`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultTarget::Http => "http",
+            FaultTarget::Database => "database",
+        }
+    }
+
+    fn is_http(&self) -> bool {
+        *self == FaultTarget::Http
+    }
+}
+
 /// `POST /admin/faults` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     pub kind: FaultKind,
-    /// An `http_route` pattern such as `/product/{slug}`, or `*` for every route.
+    /// `http` (default) or `database`.
+    #[serde(default, skip_serializing_if = "FaultTarget::is_http")]
+    pub target: FaultTarget,
+    /// For the `http` target, an `http_route` pattern such as
+    /// `/product/{slug}`; for the `database` target, a `db_operation_name`
+    /// such as `get_product`; `*` for every one.
     pub route: String,
     /// Share of matching requests affected, 0.0 to 1.0.
     #[serde(default = "always")]

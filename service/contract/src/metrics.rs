@@ -15,6 +15,7 @@ pub mod names {
     pub const SHOP_CART_ITEMS_ADDED: &str = "shop_cart_items_added_total";
     pub const SHOP_FAULT_ACTIVE: &str = "shop_fault_active";
     pub const SHOP_BUILD_INFO: &str = "shop_build_info";
+    pub const SHOP_READY: &str = "shop_ready";
     /// Prefix of the process collector's metrics (`process_cpu_seconds_total`, ...).
     pub const PROCESS_PREFIX: &str = "process_";
     pub const PROCESS_RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
@@ -209,8 +210,14 @@ pub const CONTRACT: &[MetricSpec] = &[
     MetricSpec {
         name: names::SHOP_FAULT_ACTIVE,
         kind: MetricKind::Gauge,
-        labels: &[labels::KIND, labels::HTTP_ROUTE],
-        help: "Injected faults currently active, by kind and route pattern",
+        labels: &[labels::KIND, labels::HTTP_ROUTE, labels::DB_OPERATION_NAME],
+        help: "Injected faults currently active, by kind and route pattern (HTTP faults) or operation (database faults)",
+    },
+    MetricSpec {
+        name: names::SHOP_READY,
+        kind: MetricKind::Gauge,
+        labels: &[],
+        help: "1 when the shop is ready for traffic (not draining, database answering), sampled at scrape",
     },
     MetricSpec {
         name: names::SHOP_BUILD_INFO,

@@ -60,9 +60,34 @@ pub struct ProductFilter {
     pub text: Option<String>,
 }
 
-const PRODUCT_COLUMNS: &str = "SELECT p.id, p.slug, p.name, p.description, c.slug AS category, \
-     c.name AS category_name, p.price_cents, p.stock \
-     FROM products p JOIN categories c ON c.id = p.category_id";
+/// The columns of [`Product`] and the tables they come from, as literals so
+/// that each statement below is one constant.
+macro_rules! product_columns {
+    () => {
+        "p.id, p.slug, p.name, p.description, c.slug AS category, c.name AS category_name, \
+         p.price_cents, p.stock"
+    };
+}
+macro_rules! from_products {
+    () => {
+        "FROM products p JOIN categories c ON c.id = p.category_id"
+    };
+}
+
+const PRODUCT_COLUMNS_AND_TOTAL: &str = concat!(
+    "SELECT ",
+    product_columns!(),
+    ", COUNT(*) OVER () AS total ",
+    from_products!()
+);
+
+/// A product of a listing, with the number of matches over all pages.
+#[derive(sqlx::FromRow)]
+struct Counted {
+    #[sqlx(flatten)]
+    product: Product,
+    total: i64,
+}
 
 // `$1 IS NULL OR ...` keeps one statement for every filter combination.
 const FILTER: &str = "WHERE ($1 IS NULL OR c.slug = $1) \
@@ -126,11 +151,12 @@ impl Database {
         let page = page.max(1);
         let offset = i64::from(page - 1) * i64::from(per_page);
         let text = filter.text.as_deref().map(like_pattern);
-        let list = format!("{PRODUCT_COLUMNS} {FILTER} ORDER BY p.name, p.id LIMIT $3 OFFSET $4");
-        let count = format!(
-            "SELECT COUNT(*) FROM products p JOIN categories c ON c.id = p.category_id {FILTER}"
+        // The page and the number of all matches in one round trip: the
+        // window counts the rows before LIMIT cuts them.
+        let list = format!(
+            "{PRODUCT_COLUMNS_AND_TOTAL} {FILTER} ORDER BY p.name, p.id LIMIT $3 OFFSET $4"
         );
-        let items: Vec<Product> = self
+        let rows: Vec<Counted> = self
             .observe("list_products", async {
                 with_pool!(self, read, |pool| sqlx::query_as(&list)
                     .bind(filter.category.as_deref())
@@ -141,17 +167,24 @@ impl Database {
                     .await)
             })
             .await?;
-        let total: i64 = self
-            .observe("count_products", async {
-                with_pool!(self, read, |pool| sqlx::query_scalar(&count)
-                    .bind(filter.category.as_deref())
-                    .bind(text.as_deref())
-                    .fetch_one(pool)
-                    .await)
-            })
-            .await?;
+        let total = match rows.first() {
+            Some(row) => row.total,
+            // Past the last page there is no row to carry the count.
+            None if page > 1 => {
+                let count = format!(concat!("SELECT COUNT(*) ", from_products!(), " {}"), FILTER);
+                self.observe("count_products", async {
+                    with_pool!(self, read, |pool| sqlx::query_scalar(&count)
+                        .bind(filter.category.as_deref())
+                        .bind(text.as_deref())
+                        .fetch_one(pool)
+                        .await)
+                })
+                .await?
+            }
+            None => 0,
+        };
         Ok(Page {
-            items: with_currency(items),
+            items: with_currency(rows.into_iter().map(|row| row.product).collect()),
             page,
             per_page,
             total,
@@ -161,9 +194,15 @@ impl Database {
 
     /// A few products for the home page.
     pub async fn featured_products(&self, limit: u32) -> Result<Vec<Product>> {
-        let sql = format!("{PRODUCT_COLUMNS} ORDER BY p.price_cents DESC, p.id LIMIT $1");
+        const SQL: &str = concat!(
+            "SELECT ",
+            product_columns!(),
+            " ",
+            from_products!(),
+            " ORDER BY p.price_cents DESC, p.id LIMIT $1"
+        );
         self.observe("list_featured_products", async {
-            with_pool!(self, read, |pool| sqlx::query_as(&sql)
+            with_pool!(self, read, |pool| sqlx::query_as(SQL)
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await)
@@ -176,9 +215,15 @@ impl Database {
         if !plausible_key(slug) {
             return Ok(None);
         }
-        let sql = format!("{PRODUCT_COLUMNS} WHERE p.slug = $1");
+        const SQL: &str = concat!(
+            "SELECT ",
+            product_columns!(),
+            " ",
+            from_products!(),
+            " WHERE p.slug = $1"
+        );
         self.observe("get_product", async {
-            with_pool!(self, read, |pool| sqlx::query_as(&sql)
+            with_pool!(self, read, |pool| sqlx::query_as(SQL)
                 .bind(slug)
                 .fetch_optional(pool)
                 .await)
@@ -188,9 +233,15 @@ impl Database {
     }
 
     pub async fn product_by_id(&self, id: i64) -> Result<Option<Product>> {
-        let sql = format!("{PRODUCT_COLUMNS} WHERE p.id = $1");
+        const SQL: &str = concat!(
+            "SELECT ",
+            product_columns!(),
+            " ",
+            from_products!(),
+            " WHERE p.id = $1"
+        );
         self.observe("get_product", async {
-            with_pool!(self, read, |pool| sqlx::query_as(&sql)
+            with_pool!(self, read, |pool| sqlx::query_as(SQL)
                 .bind(id)
                 .fetch_optional(pool)
                 .await)

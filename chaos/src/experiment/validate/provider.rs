@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use shop_contract::faults::FaultKind;
+use shop_contract::faults::{FaultKind, FaultTarget};
 
 use super::{sli_windows, Check, SIGNALS};
 use crate::{
@@ -92,11 +92,20 @@ impl Check<'_> {
                         "a probability is 0.0 to 1.0",
                     );
                 }
-                if fault.route != "*" && !fault.route.starts_with('/') {
-                    self.problem(
-                        format!("{field}.route"),
-                        "a route pattern starts with `/`, or is `*`",
-                    );
+                match fault.target {
+                    FaultTarget::Http if fault.route != "*" && !fault.route.starts_with('/') => {
+                        self.problem(
+                            format!("{field}.route"),
+                            "a route pattern starts with `/`, or is `*`",
+                        );
+                    }
+                    FaultTarget::Database if fault.route.starts_with('/') => {
+                        self.problem(
+                            format!("{field}.route"),
+                            "a database fault names an operation such as `get_product`, or `*`",
+                        );
+                    }
+                    _ => {}
                 }
                 if fault.kind == FaultKind::Latency && fault.latency_ms.is_none_or(|ms| ms == 0) {
                     self.problem(

@@ -72,7 +72,14 @@ pub(super) async fn place_order(
         business.checkout_failed(CheckoutFailure::InvalidInput);
         ApiError::Invalid(errors.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
     })?;
-    if !state.db.cart_exists(&body.cart_id).await? {
+    // A checkout that fails on the database before the order transaction
+    // still counts against the checkout SLO.
+    let exists = state
+        .db
+        .cart_exists(&body.cart_id)
+        .await
+        .inspect_err(|e| business.checkout_failed(checkout::failure_of(e)))?;
+    if !exists {
         business.checkout_failed(CheckoutFailure::EmptyCart);
         return Err(ApiError::NotFound(format!("no cart `{}`", body.cart_id)));
     }

@@ -1,0 +1,248 @@
+//! Each expectation of a step, judged from the timeline and the
+//! experiment's journal: did the alert fire within its bound after the fault
+//! started, and resolve within its bound after the fault ended?
+
+use serde::Serialize;
+
+use super::{
+    orders::Audit,
+    scenario::{ExpectedAlert, Outcome, Step},
+    timeline::{Event, EventKind},
+};
+use crate::journal::Journal;
+
+/// One expectation's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub step: String,
+    pub expectation: String,
+    /// The bound, such as `fires within 30 s`.
+    pub bound: String,
+    /// What was measured, such as `fired after 7.2 s`.
+    pub measured: String,
+    pub passed: bool,
+}
+
+/// The times that frame a step's fault, in Unix seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FaultWindow {
+    pub start: f64,
+    pub end: f64,
+}
+
+/// How long an alert took, relative to the fault.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct AlertTimes {
+    /// Seconds from the fault's start to firing.
+    pub detect: Option<f64>,
+    /// Seconds from the fault's end to resolved.
+    pub recover: Option<f64>,
+}
+
+fn matches(expected: &ExpectedAlert, alert: &str, severity: &str) -> bool {
+    alert == expected.alert
+        && expected
+            .severity
+            .as_deref()
+            .is_none_or(|wanted| wanted == severity)
+}
+
+/// When `expected` first fired after the fault started, and then resolved.
+pub fn alert_times(expected: &ExpectedAlert, fault: FaultWindow, events: &[Event]) -> AlertTimes {
+    let state_at = |state: &str, after: f64| {
+        events.iter().find_map(|e| match &e.what {
+            EventKind::Alert {
+                alert,
+                severity,
+                state: s,
+            } if e.at >= after && s == state && matches(expected, alert, severity) => Some(e.at),
+            _ => None,
+        })
+    };
+    let fired = state_at("firing", fault.start);
+    let resolved = fired.and_then(|fired| state_at("resolved", fired));
+    AlertTimes {
+        detect: fired.map(|at| at - fault.start),
+        recover: resolved.map(|at| (at - fault.end).max(0.0)),
+    }
+}
+
+/// Verdicts for one step.
+pub(crate) fn judge(
+    step: &Step,
+    fault: Option<FaultWindow>,
+    journal: &Journal,
+    events: &[Event],
+    audit: Option<&Audit>,
+) -> Vec<Verdict> {
+    let verdict = |expectation: String, bound: String, measured: String, passed: bool| Verdict {
+        step: step.name.clone(),
+        expectation,
+        bound,
+        measured,
+        passed,
+    };
+    let mut verdicts = Vec::new();
+    if let Some(reason) = &journal.aborted {
+        verdicts.push(verdict(
+            "the experiment runs to its end".into(),
+            "not aborted".into(),
+            format!("aborted: {reason}"),
+            false,
+        ));
+    }
+    for expected in &step.alerts {
+        let Some(fault) = fault else {
+            verdicts.push(verdict(
+                format!("{} fires", expected.describe()),
+                format!("within {} s of the fault", expected.fire_within),
+                "no fault was injected".into(),
+                false,
+            ));
+            continue;
+        };
+        let times = alert_times(expected, fault, events);
+        verdicts.push(verdict(
+            format!("{} fires", expected.describe()),
+            format!("within {} s of the fault's start", expected.fire_within),
+            times
+                .detect
+                .map_or("never fired".into(), |s| format!("fired after {s:.1} s")),
+            times.detect.is_some_and(|s| s <= expected.fire_within),
+        ));
+        verdicts.push(verdict(
+            format!("{} resolves", expected.describe()),
+            format!("within {} s of the fault's end", expected.resolve_within),
+            match (times.detect, times.recover) {
+                (None, _) => "never fired".into(),
+                (Some(_), None) => "never resolved".into(),
+                (Some(_), Some(s)) => format!("resolved after {s:.1} s"),
+            },
+            times.recover.is_some_and(|s| s <= expected.resolve_within),
+        ));
+    }
+    for name in &step.probes_pass {
+        let run = journal.run.iter().find(|r| &r.name == name);
+        verdicts.push(verdict(
+            format!("probe `{name}` passes"),
+            "within tolerance".into(),
+            match run {
+                None => "did not run".into(),
+                Some(run) if run.ok() => "within tolerance".into(),
+                Some(run) => run
+                    .error
+                    .clone()
+                    .or_else(|| run.tolerance.as_ref().map(|t| t.detail.clone()))
+                    .unwrap_or_else(|| "out of tolerance".into()),
+            },
+            run.is_some_and(|r| r.ok()),
+        ));
+    }
+    if let Some(outcome) = step.outcome {
+        let held = journal.aborted.is_none() && !journal.deviated;
+        verdicts.push(verdict(
+            "the steady state after the method".into(),
+            match outcome {
+                Outcome::Held => "held".into(),
+                Outcome::Deviated => "deviated".into(),
+            },
+            if held { "held" } else { "deviated" }.into(),
+            held == (outcome == Outcome::Held),
+        ));
+    }
+    if step.no_lost_orders {
+        let (measured, passed) = match audit {
+            None => ("not audited".to_owned(), false),
+            Some(a) if a.acknowledged == 0 => (
+                format!("no order was acknowledged ({} attempts failed)", a.failed),
+                false,
+            ),
+            Some(a) => (
+                format!(
+                    "{} of {} acknowledged orders found afterwards ({} attempts refused during the fault)",
+                    a.acknowledged - a.lost.len(),
+                    a.acknowledged,
+                    a.failed
+                ),
+                a.lost.is_empty(),
+            ),
+        };
+        verdicts.push(verdict(
+            "no acknowledged order is lost".into(),
+            "0 lost".into(),
+            measured,
+            passed,
+        ));
+    }
+    verdicts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(at: f64, state: &str, severity: &str) -> Event {
+        Event {
+            at,
+            what: EventKind::Alert {
+                alert: "ShopAvailabilityBudgetBurn".into(),
+                severity: severity.into(),
+                state: state.into(),
+            },
+        }
+    }
+
+    fn expected(severity: Option<&str>) -> ExpectedAlert {
+        ExpectedAlert {
+            alert: "ShopAvailabilityBudgetBurn".into(),
+            severity: severity.map(str::to_owned),
+            fire_within: 30.0,
+            resolve_within: 60.0,
+        }
+    }
+
+    #[test]
+    fn detection_counts_from_the_fault_start_and_recovery_from_its_end() {
+        let fault = FaultWindow {
+            start: 100.0,
+            end: 140.0,
+        };
+        let events = [
+            alert(90.0, "resolved", "page"),
+            alert(103.0, "pending", "page"),
+            alert(107.5, "firing", "page"),
+            alert(171.0, "resolved", "page"),
+        ];
+        let times = alert_times(&expected(Some("page")), fault, &events);
+        assert_eq!(times.detect, Some(7.5));
+        assert_eq!(times.recover, Some(31.0));
+    }
+
+    #[test]
+    fn an_alert_of_another_severity_does_not_count() {
+        let fault = FaultWindow {
+            start: 100.0,
+            end: 140.0,
+        };
+        let events = [alert(105.0, "firing", "ticket")];
+        let times = alert_times(&expected(Some("page")), fault, &events);
+        assert_eq!(times.detect, None);
+        assert_eq!(
+            alert_times(&expected(None), fault, &events).detect,
+            Some(5.0)
+        );
+    }
+
+    #[test]
+    fn a_firing_before_the_fault_is_not_a_detection() {
+        let fault = FaultWindow {
+            start: 100.0,
+            end: 140.0,
+        };
+        let events = [
+            alert(95.0, "firing", "page"),
+            alert(120.0, "resolved", "page"),
+        ];
+        assert_eq!(alert_times(&expected(None), fault, &events).detect, None);
+    }
+}
