@@ -113,7 +113,9 @@ async fn an_error_fault_fails_its_route_shows_in_metrics_and_clears() {
     );
     let metrics = app.metrics().await;
     assert!(
-        metrics.contains(r#"shop_fault_active{http_route="/product/{slug}",kind="error"} 1"#),
+        metrics.contains(
+            r#"shop_fault_active{db_operation_name="",http_route="/product/{slug}",kind="error"} 1"#
+        ),
         "{metrics}"
     );
     assert!(metrics.contains(r#"http_response_status_code="503",http_route="/product/{slug}""#));
@@ -152,6 +154,61 @@ async fn an_error_fault_fails_its_route_shows_in_metrics_and_clears() {
         StatusCode::OK
     );
     assert!(!app.metrics().await.contains("shop_fault_active{"));
+}
+
+#[tokio::test]
+async fn a_database_fault_makes_the_shop_unready_until_it_is_cleared() {
+    let app = spawn_app(Backend::Sqlite).await;
+    assert!(app.metrics().await.contains("\nshop_ready 1\n"));
+    let created = app
+        .add_fault(
+            json!({"kind": "error", "target": "database", "route": "*", "duration_seconds": 60}),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+
+    assert_eq!(
+        app.get(&format!("/product/{KNIFE_SLUG}")).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let ready = app
+        .client
+        .get(app.admin_url("/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let metrics = app.metrics().await;
+    assert!(metrics.contains("\nshop_ready 0\n"), "{metrics}");
+    assert!(
+        metrics
+            .contains(r#"shop_fault_active{db_operation_name="*",http_route="",kind="error"} 1"#),
+        "{metrics}"
+    );
+
+    let cleared = app
+        .client
+        .delete(app.admin_url("/admin/faults"))
+        .bearer_auth("test-token")
+        .send()
+        .await
+        .unwrap();
+    assert!(cleared.status().is_success());
+    assert_eq!(
+        app.get(&format!("/product/{KNIFE_SLUG}")).await.status(),
+        StatusCode::OK
+    );
+    assert!(app.metrics().await.contains("\nshop_ready 1\n"));
+}
+
+#[tokio::test]
+async fn a_database_fault_names_an_operation_not_a_path() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let refused = app
+        .add_fault(json!({"kind": "latency", "target": "database", "route": "/cart", "latency_ms": 10, "duration_seconds": 60}))
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.text().await.unwrap().contains("route"));
 }
 
 #[tokio::test]
