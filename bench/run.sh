@@ -14,7 +14,7 @@ Usage: bench/run.sh [--quick] [BENCH OPTIONS...]
 
 Measures the shop on loopback with wrk and publishes the results:
 bench/results/results.json, bench/results/results.md and the table in
-README.md's "Performance" section. Takes about 8 minutes with the defaults
+README.md's "Performance" section. Takes about 10 minutes with the defaults
 (3 rounds of 10 s runs); the machine should be otherwise idle.
 
   --quick   1 round of 3 s runs, written to /tmp/shop-bench-quick only:

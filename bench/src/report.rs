@@ -79,7 +79,9 @@ pub struct BackendFigures {
     pub ready_runs_ms: Vec<f64>,
     /// Resident set size after the product-page run (the largest of the rounds).
     pub resident_mib: f64,
-    /// Median over the rounds of 1 − (rate with telemetry / rate without).
+    /// Median over the rounds of 1 − (rate with telemetry / rate without),
+    /// the rate with telemetry measured just before and just after the
+    /// rate without and averaged.
     pub telemetry_cost: Option<f64>,
     pub checkout_audit: Option<Audit>,
 }

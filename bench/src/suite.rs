@@ -49,6 +49,11 @@ struct Subject {
     ledger: Ledger,
     ready_runs: Vec<Duration>,
     resident_bytes: u64,
+    /// Per round, 1 − (rate with telemetry / rate without), the rate with
+    /// telemetry being the mean of the runs just before and just after the
+    /// run without, so that a neighbour's load drifting over the three runs
+    /// cancels out.
+    telemetry_costs: Vec<f64>,
 }
 
 /// Runs the whole plan. Progress goes to stderr.
@@ -166,16 +171,17 @@ fn measure(
                 runs.entry((Some(b), index(kind))).or_default().push(m);
             };
             let product = subject.shop.url(&subject.product_path);
-            record(
-                Kind::ProductPage,
-                wrk::run(&product, load, &scripts.get, &[])?,
-            );
+            let before = wrk::run(&product, load, &scripts.get, &[])?;
             subject.resident_bytes = subject.resident_bytes.max(subject.shop.resident_bytes()?);
             let quiet = subject.quiet.url(&subject.product_path);
-            record(
-                Kind::ProductPageWithoutTelemetry,
-                wrk::run(&quiet, load, &scripts.get, &[])?,
-            );
+            let off = wrk::run(&quiet, load, &scripts.get, &[])?;
+            let after = wrk::run(&product, load, &scripts.get, &[])?;
+            let on = (before.requests_per_second() + after.requests_per_second()) / 2.0;
+            subject
+                .telemetry_costs
+                .push(1.0 - on / off.requests_per_second());
+            record(Kind::ProductPage, before);
+            record(Kind::ProductPageWithoutTelemetry, off);
             record(
                 Kind::HomePage,
                 wrk::run(&subject.shop.url("/"), load, &scripts.get, &[])?,
@@ -230,13 +236,7 @@ fn measure(
 
     let mut backends = Vec::new();
     for subject in subjects {
-        let rounds = |kind: Kind| runs[&(Some(subject.backend), index(kind))].clone();
-        let cost = median(
-            rounds(Kind::ProductPage)
-                .iter()
-                .zip(&rounds(Kind::ProductPageWithoutTelemetry))
-                .map(|(on, off)| 1.0 - on.requests_per_second() / off.requests_per_second()),
-        );
+        let cost = median(subject.telemetry_costs.iter().copied());
         let Subject {
             backend,
             shop,
@@ -352,6 +352,7 @@ fn subject(
         ledger,
         ready_runs,
         resident_bytes: 0,
+        telemetry_costs: Vec::new(),
     })
 }
 
