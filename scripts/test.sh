@@ -37,4 +37,4 @@ for check in scripts/checks/*.sh; do
     log "check: $(basename "$check" .sh)"
     bash "$check"
 done
-log "all tests and checks passed (target/ holds $(du -sh target | cut -f1))"
+log "all tests and checks passed (target/ holds $(du -sh target/ | cut -f1))"
