@@ -62,7 +62,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
         /// The short scenario, with seconds-long alert windows: under three
-        /// minutes, for tests and CI. Without it, about ten minutes.
+        /// minutes, for tests and CI. Without it, about five minutes.
         #[arg(long)]
         quick: bool,
         /// The shop's database: the embedded SQLite file, or PostgreSQL at
