@@ -329,29 +329,45 @@ const RECOVERY_BOUND: Duration = Duration::from_secs(60);
 const SETTLE_BOUND: Duration = Duration::from_secs(120);
 
 impl Day<'_> {
-    /// Sleeps, reporting progress; false if interrupted.
-    async fn sleep(&self, what: &str, duration: Duration) -> bool {
+    /// Polls `pending` until it answers `None` (true), `bound` passes
+    /// (false) or the game day is interrupted (false). `pending` names what
+    /// is still awaited, for the progress line every few seconds.
+    async fn wait_while(
+        &self,
+        bound: Duration,
+        mut pending: impl AsyncFnMut() -> Option<String>,
+    ) -> bool {
         let started = Instant::now();
         let mut reported = Instant::now();
-        while started.elapsed() < duration {
+        loop {
+            let Some(what) = pending().await else {
+                return true;
+            };
+            if started.elapsed() >= bound {
+                return false;
+            }
             if reported.elapsed() >= WAIT_REPORT_EVERY {
-                self.progress.waiting(what, started.elapsed(), duration);
+                self.progress.waiting(&what, started.elapsed(), bound);
                 reported = Instant::now();
             }
             tokio::select! {
                 () = self.options.interrupt.cancelled() => return false,
-                () = tokio::time::sleep(POLL.min(duration - started.elapsed().min(duration))) => {}
+                () = tokio::time::sleep(POLL) => {}
             }
         }
-        true
+    }
+
+    /// Sleeps, reporting progress; false if interrupted.
+    async fn sleep(&self, what: &str, duration: Duration) -> bool {
+        self.wait_while(duration, async || Some(what.to_owned()))
+            .await;
+        !self.options.interrupt.is_cancelled()
     }
 
     /// Waits until none of `alerts` is pending or firing, at most `bound`;
     /// false if they still are (or on interrupt).
     async fn wait_inactive(&self, alerts: &[ExpectedAlert], what: &str, bound: Duration) -> bool {
-        let started = Instant::now();
-        let mut reported = Instant::now();
-        loop {
+        self.wait_while(bound, async || {
             let active = self.prometheus.alerts().await.unwrap_or_default();
             let still: Vec<String> = alerts
                 .iter()
@@ -365,46 +381,19 @@ impl Day<'_> {
                 })
                 .map(ExpectedAlert::describe)
                 .collect();
-            if still.is_empty() {
-                return true;
-            }
-            if started.elapsed() >= bound {
-                return false;
-            }
-            if reported.elapsed() >= WAIT_REPORT_EVERY {
-                self.progress.waiting(
-                    &format!("{what}: {}", still.join(", ")),
-                    started.elapsed(),
-                    bound,
-                );
-                reported = Instant::now();
-            }
-            tokio::select! {
-                () = self.options.interrupt.cancelled() => return false,
-                () = tokio::time::sleep(POLL) => {}
-            }
-        }
+            (!still.is_empty()).then(|| format!("{what}: {}", still.join(", ")))
+        })
+        .await
     }
 
     /// Waits until the shop acknowledges an order again after the fault
     /// ended (it has recovered), at most [`RECOVERY_BOUND`].
     async fn wait_for_orders_after(&self, fault_end: f64) {
-        let started = Instant::now();
-        let mut reported = Instant::now();
-        while self.ledger.acknowledged_since(fault_end) == 0 && started.elapsed() < RECOVERY_BOUND {
-            if reported.elapsed() >= WAIT_REPORT_EVERY {
-                self.progress.waiting(
-                    "an order acknowledged after the fault",
-                    started.elapsed(),
-                    RECOVERY_BOUND,
-                );
-                reported = Instant::now();
-            }
-            tokio::select! {
-                () = self.options.interrupt.cancelled() => return,
-                () = tokio::time::sleep(POLL) => {}
-            }
-        }
+        self.wait_while(RECOVERY_BOUND, async || {
+            (self.ledger.acknowledged_since(fault_end) == 0)
+                .then(|| "an order acknowledged after the fault".to_owned())
+        })
+        .await;
     }
 
     fn vars(&self) -> Vars {

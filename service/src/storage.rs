@@ -226,7 +226,9 @@ impl Database {
         // database.
         let (delay, unreachable) = self.faults.database_effect(operation);
         let work = async move {
-            tokio::time::sleep(delay).await;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             if unreachable {
                 return Err(sqlx::Error::PoolTimedOut);
             }

@@ -54,10 +54,7 @@ impl Ledger {
         stop: CancellationToken,
     ) -> JoinHandle<()> {
         let ledger = self.clone();
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .build()
-            .unwrap_or_default();
+        let http = client();
         let carts: Arc<Mutex<VecDeque<String>>> = Arc::default();
         let buffer = (per_second * 60.0).ceil() as usize;
         tokio::spawn(async move {
@@ -115,10 +112,7 @@ impl Ledger {
             .filter(|a| a.at >= from && a.at <= to)
             .cloned()
             .collect();
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .build()
-            .unwrap_or_default();
+        let http = client();
         let mut audit = Audit {
             attempts: attempts.len(),
             ..Audit::default()
@@ -167,45 +161,47 @@ async fn fill_carts(
 /// A cart with one unit of a product, chosen by `n`; its id.
 async fn new_cart(http: &reqwest::Client, shop: &str, n: i64) -> Option<String> {
     let api = format!("{shop}/api/v1");
-    let cart: Value = http
-        .post(format!("{api}/carts"))
-        .send()
-        .await
-        .ok()
-        .filter(|r| r.status().is_success())?
-        .json()
-        .await
-        .ok()?;
+    let cart = send(http.post(format!("{api}/carts"))).await?;
     let cart_id = cart.get("id")?.as_str()?.to_owned();
-    http.post(format!("{api}/carts/{cart_id}/items"))
-        .json(&json!({ "product_id": n.rem_euclid(PRODUCTS) + 1, "quantity": 1 }))
-        .send()
-        .await
-        .ok()
-        .filter(|r| r.status().is_success())?;
+    send(
+        http.post(format!("{api}/carts/{cart_id}/items"))
+            .json(&json!({ "product_id": n.rem_euclid(PRODUCTS) + 1, "quantity": 1 })),
+    )
+    .await?;
     Some(cart_id)
 }
 
 /// Checks a cart out with an idempotency key; the order id if the shop
 /// acknowledged it.
 async fn check_out(http: &reqwest::Client, shop: &str, cart_id: &str) -> Option<String> {
-    let order: Value = http
-        .post(format!("{shop}/api/v1/orders"))
-        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-        .json(&json!({
-            "cart_id": cart_id,
-            "name": "Game Day",
-            "email": "gameday@example.com",
-            "address": "1 Loopback Lane, Localhost",
-        }))
-        .send()
-        .await
-        .ok()
-        .filter(|r| r.status().is_success())?
-        .json()
-        .await
-        .ok()?;
+    let order = send(
+        http.post(format!("{shop}/api/v1/orders"))
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .json(&json!({
+                "cart_id": cart_id,
+                "name": "Game Day",
+                "email": "gameday@example.com",
+                "address": "1 Loopback Lane, Localhost",
+            })),
+    )
+    .await?;
     Some(order.get("id")?.as_str()?.to_owned())
+}
+
+/// The JSON body of a 2xx answer; `None` for anything else.
+async fn send(request: reqwest::RequestBuilder) -> Option<Value> {
+    let response = request.send().await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    response.json().await.ok()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .build()
+        .unwrap_or_default()
 }
 
 /// Whether the shop has the order; retried, since the shop may still be

@@ -52,12 +52,10 @@ pub fn unix_now() -> f64 {
 }
 
 impl Timeline {
+    /// Records an event that happens now; returns its time.
     pub fn push(&self, what: EventKind) -> f64 {
         let at = unix_now();
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Event { at, what });
+        self.push_at(at, what);
         at
     }
 

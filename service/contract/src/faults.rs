@@ -46,14 +46,6 @@ pub enum FaultTarget {
 }
 
 impl FaultTarget {
-    /// The `target` label value of `shop_fault_active`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FaultTarget::Http => "http",
-            FaultTarget::Database => "database",
-        }
-    }
-
     fn is_http(&self) -> bool {
         *self == FaultTarget::Http
     }
