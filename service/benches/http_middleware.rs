@@ -41,6 +41,7 @@ fn state() -> web::Data<AppState> {
         faults: Default::default(),
         readiness: Readiness::default(),
         categories: Vec::new(),
+        product_pages: Default::default(),
         admin_token: None,
     })
 }

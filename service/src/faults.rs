@@ -180,6 +180,21 @@ impl FaultStore {
         (effect.delay, effect.outcome.is_some())
     }
 
+    /// Whether a database fault that fails operations (`error` or `abort`)
+    /// is active: an injected outage, whatever its probability.
+    pub fn database_failing(&self) -> bool {
+        if !self.armed.load(Ordering::Acquire) {
+            return false;
+        }
+        let now = Instant::now();
+        let faults = self.faults.read().unwrap_or_else(|e| e.into_inner());
+        faults.iter().any(|f| {
+            f.expires_at > now
+                && f.spec.target == FaultTarget::Database
+                && f.spec.kind != FaultKind::Latency
+        })
+    }
+
     fn effect_on(&self, target: FaultTarget, route: &str) -> Effect {
         let mut effect = Effect::default();
         if !self.armed.load(Ordering::Acquire) {

@@ -21,10 +21,17 @@ async fn main() -> ExitCode {
         // No spans are made below warn, so no access log and no export.
         Telemetry::Off => (None, "warn"),
     };
+    let stdout = match telemetry::Stdout::new() {
+        Ok(stdout) => stdout,
+        Err(error) => {
+            eprintln!("error: opening standard output for the log: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let subscriber = telemetry::get_subscriber_with_traces(
         default_filter,
         settings.log_format,
-        std::io::stdout,
+        stdout,
         traces.as_ref(),
     );
     if let Err(error) = telemetry::init_subscriber(subscriber) {

@@ -9,7 +9,8 @@ use prometheus::{
 };
 
 use crate::contract::metrics::{
-    connection_state, labels, names, outcome, CheckoutFailure, CURRENCY, LATENCY_BUCKETS,
+    cache_result, connection_state, labels, names, outcome, CheckoutFailure, CURRENCY,
+    LATENCY_BUCKETS,
 };
 
 mod http;
@@ -100,10 +101,15 @@ fn histogram(name: &str, label_names: &[&str]) -> Result<HistogramVec, prometheu
     )
 }
 
-/// `db_client_operation_duration_seconds`.
+/// `db_client_operation_duration_seconds` and
+/// `shop_product_cache_lookups_total`.
 #[derive(Clone)]
 pub struct DbMetrics {
     operations: HistogramVec,
+    /// One counter per [`cache_result::ALL`] value, in that order, resolved
+    /// once: a product page from the cache is cheap enough for a label
+    /// lookup per view to show.
+    product_cache: [IntCounter; 3],
     enabled: bool,
 }
 
@@ -120,8 +126,21 @@ impl DbMetrics {
                 ],
             )?,
         )?;
+        let product_cache = register(
+            registry,
+            IntCounterVec::new(
+                Opts::new(
+                    names::SHOP_PRODUCT_CACHE_LOOKUPS,
+                    help(names::SHOP_PRODUCT_CACHE_LOOKUPS),
+                ),
+                &[labels::RESULT],
+            )?,
+        )?;
+        let product_cache =
+            cache_result::ALL.map(|result| product_cache.with_label_values(&[result]));
         Ok(DbMetrics {
             operations,
+            product_cache,
             enabled: true,
         })
     }
@@ -140,6 +159,15 @@ impl DbMetrics {
         self.operations
             .with_label_values(&[system, operation, outcome])
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts one product read by how the cache answered (a
+    /// [`cache_result`] value).
+    pub fn product_cache_lookup(&self, result: &'static str) {
+        let counter = cache_result::ALL.iter().position(|r| *r == result);
+        if let (true, Some(i)) = (self.enabled, counter) {
+            self.product_cache[i].inc();
+        }
     }
 }
 

@@ -25,7 +25,7 @@ use crate::{
     configuration::{RateLimit, Settings, Telemetry},
     faults::{inject_faults, FaultStore},
     metrics::{observe_http, Metrics},
-    routes,
+    routes::{self, ProductPages},
     storage::{Category, Database},
     templates,
 };
@@ -39,6 +39,8 @@ pub struct AppState {
     /// The catalogue's categories, loaded at start: they change only with a
     /// new seed, and every page shows them.
     pub categories: Vec<Category>,
+    /// Product pages rendered for anonymous shoppers with empty carts.
+    pub product_pages: ProductPages,
     pub admin_token: Option<String>,
 }
 
@@ -89,7 +91,7 @@ impl Application {
             Telemetry::On => metrics.db.clone(),
             Telemetry::Off => metrics.db.clone().silenced(),
         };
-        let db = Database::connect(&settings, db_metrics)?;
+        let mut db = Database::connect(&settings, db_metrics)?;
         db.migrate().await.with_context(|| {
             format!(
                 "preparing the database at {}",
@@ -97,6 +99,7 @@ impl Application {
             )
         })?;
         db.seed_if_empty().await.context("seeding the catalogue")?;
+        db.watch_product_changes();
         let categories = db.categories().await.context("loading the categories")?;
         let state = web::Data::new(AppState {
             faults: db.faults().clone(),
@@ -104,6 +107,7 @@ impl Application {
             metrics,
             readiness: Readiness::default(),
             categories,
+            product_pages: ProductPages::default(),
             admin_token: settings.admin_token.clone().filter(|t| !t.is_empty()),
         });
 

@@ -12,6 +12,8 @@ mod customers;
 mod error;
 mod orders;
 mod pool;
+mod product_cache;
+mod product_changes;
 pub mod seed;
 
 use std::{future::Future, str::FromStr, sync::Arc, time::Duration, time::Instant};
@@ -28,6 +30,8 @@ pub use catalogue::{Category, Page, Product, ProductFilter};
 pub use customers::{Customer, NewCustomer};
 pub use error::StorageError;
 pub use orders::{Contact, Order, OrderLine, OrderSummary, PlaceOrder};
+
+use product_cache::ProductCache;
 
 use crate::{
     configuration::Settings, contract::metrics::db_system, faults::FaultStore, metrics::DbMetrics,
@@ -68,6 +72,22 @@ pub struct Database {
     query_timeout: Duration,
     /// The shop's fault store: database faults apply in [`Database::observe`].
     faults: Arc<FaultStore>,
+    /// Products between requests; see [`product_cache`] for when an entry
+    /// is served.
+    products: Arc<ProductCache>,
+    /// The PostgreSQL URL the product change listener connects to.
+    listen_url: Option<String>,
+    /// The listener's task, stopped when the last clone is dropped.
+    listener: Option<Arc<AbortOnDrop>>,
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Connection counts of the pool(s), sampled at scrape time.
@@ -114,12 +134,27 @@ impl Database {
                 crate::configuration::redact_password(url)
             );
         };
+        let listen_url = matches!(backend, Backend::Postgres(_)).then(|| url.to_owned());
         Ok(Database {
             backend,
             metrics,
             query_timeout: settings.db_query_timeout(),
             faults: Arc::default(),
+            // SQLite is written by this process only: its channel is always up.
+            products: Arc::new(ProductCache::new(listen_url.is_none())),
+            listen_url,
+            listener: None,
         })
+    }
+
+    /// Starts listening for product changes announced by PostgreSQL (after
+    /// [`Database::migrate`], which creates the trigger); nothing to do on
+    /// SQLite. Until the listener connects, products are not cached.
+    pub fn watch_product_changes(&mut self) {
+        if let (Some(url), None) = (&self.listen_url, &self.listener) {
+            let task = tokio::spawn(product_changes::listen(url.clone(), self.products.clone()));
+            self.listener = Some(Arc::new(AbortOnDrop(task.abort_handle())));
+        }
     }
 
     /// Applies the backend's migrations.
@@ -193,6 +228,9 @@ impl Database {
     }
 
     pub async fn close(&self) {
+        if let Some(listener) = &self.listener {
+            listener.0.abort();
+        }
         match &self.backend {
             Backend::Postgres(p) => p.close().await,
             Backend::Sqlite { read, write } => {
@@ -256,6 +294,11 @@ impl Database {
             result.is_ok(),
             started.elapsed(),
         );
+        match &result {
+            Ok(_) => self.products.set_answering(true),
+            Err(error) if error.is_unavailable() => self.products.set_answering(false),
+            Err(_) => {}
+        }
         result
     }
 }

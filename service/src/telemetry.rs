@@ -9,6 +9,7 @@
 
 mod json;
 mod request;
+mod stdout;
 mod traces;
 
 use tracing::{Level, Metadata, Subscriber};
@@ -21,6 +22,7 @@ use tracing_subscriber::{
 
 pub use json::JsonLayer;
 pub(crate) use request::{record_response, request_span};
+pub use stdout::Stdout;
 pub use traces::{TraceExport, SERVICE_NAME};
 
 use crate::configuration::LogFormat;

@@ -257,7 +257,7 @@ async fn a_database_outage_gives_fast_503s_and_the_shop_recovers_losing_no_order
 async fn a_slow_database_breaks_the_latency_hypothesis_and_the_rollback_removes_the_toxic() {
     let shop = spawn_shop(Backend::Postgres).await;
     // Warm the page up: the first render is not what is measured.
-    assert_eq!(shop.status("/product/chefs-knife").await, 200);
+    assert_eq!(shop.status("/category/kitchen").await, 200);
     let journal = run_file(
         &shipped("slow-database"),
         &shop.vars(),
@@ -270,7 +270,7 @@ async fn a_slow_database_breaks_the_latency_hypothesis_and_the_rollback_removes_
     assert!(slowed.ok(), "{}", journal.timeline());
     let before = &journal.steady_states.before.as_ref().unwrap().probes[0];
     println!(
-        "product page: {} ms before, {} ms with 300 ms on the database link",
+        "category page: {} ms before, {} ms with 300 ms on the database link",
         value(before, "latency_ms"),
         value(slowed, "latency_ms")
     );

@@ -1,7 +1,7 @@
 //! Database: operation latency and outcomes, the connection pool.
 
 use alerts::symptoms::POOL_SATURATION;
-use shop_contract::metrics::{connection_state, labels, names, outcome};
+use shop_contract::metrics::{cache_result, connection_state, labels, names, outcome};
 
 use super::{base, instance_variable, link_to, uid};
 use crate::{
@@ -23,6 +23,7 @@ pub(super) fn dashboard() -> Dashboard {
         .clone()
         .eq(labels::STATE, connection_state::USED);
     let max = Selector::picked(names::DB_CLIENT_CONNECTION_MAX);
+    let cache_lookups = Selector::picked(names::SHOP_PRODUCT_CACHE_LOOKUPS);
     let by_operation = [labels::DB_OPERATION_NAME];
     let saturation = Thresholds::base(Color::GREEN)
         .above(POOL_SATURATION * 0.8, Color::ORANGE)
@@ -105,6 +106,47 @@ pub(super) fn dashboard() -> Dashboard {
                 Query::range(sum_by(&[LE], &rate(&operations.bucket())))
                     .legend(legend(LE))
                     .format(Format::Heatmap),
+            ),
+    )
+    .row("Product cache")
+    .panel(
+        12,
+        8,
+        Panel::timeseries("Product reads by cache result")
+            .description(format!(
+                "Product reads (product pages, API product calls) by how the shop's product cache \
+                 answered: {hit} (no query), {miss} (read from the database, then cached), \
+                 {bypass} (the cache is not trusted: its change listener is disconnected or the \
+                 database is failing, so every read goes to the database).",
+                hit = cache_result::HIT,
+                miss = cache_result::MISS,
+                bypass = cache_result::BYPASS,
+            ))
+            .unit(Unit::OpsPerSecond)
+            .min(0.0)
+            .stacked()
+            .query(
+                Query::range(sum_by(&[labels::RESULT], &rate(&cache_lookups)))
+                    .legend(legend(labels::RESULT)),
+            ),
+    )
+    .panel(
+        12,
+        8,
+        Panel::timeseries("Product cache hit ratio")
+            .description("Hits over all product reads; 0 when no product was read. A drop to 0 under traffic means the cache is bypassed: see the other panel.")
+            .unit(Unit::Ratio)
+            .min(0.0)
+            .max(1.0)
+            .query(
+                Query::range(ratio_or_zero(
+                    &sum_by(
+                        &[],
+                        &rate(&cache_lookups.clone().eq(labels::RESULT, cache_result::HIT)),
+                    ),
+                    &sum_by(&[], &rate(&cache_lookups)),
+                ))
+                .legend("hit ratio"),
             ),
     )
     .row("Connection pool")

@@ -16,6 +16,7 @@ pub mod names {
     pub const SHOP_FAULT_ACTIVE: &str = "shop_fault_active";
     pub const SHOP_BUILD_INFO: &str = "shop_build_info";
     pub const SHOP_READY: &str = "shop_ready";
+    pub const SHOP_PRODUCT_CACHE_LOOKUPS: &str = "shop_product_cache_lookups_total";
     /// Prefix of the process collector's metrics (`process_cpu_seconds_total`, ...).
     pub const PROCESS_PREFIX: &str = "process_";
     pub const PROCESS_RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
@@ -37,6 +38,7 @@ pub mod labels {
     pub const REASON: &str = "reason";
     pub const KIND: &str = "kind";
     pub const VERSION: &str = "version";
+    pub const RESULT: &str = "result";
 }
 
 /// The `http_route` value for a request that matched no route. Raw paths never
@@ -59,6 +61,18 @@ pub mod outcome {
 pub mod connection_state {
     pub const IDLE: &str = "idle";
     pub const USED: &str = "used";
+}
+
+/// `result` values of `shop_product_cache_lookups_total`.
+pub mod cache_result {
+    /// Served from the cache.
+    pub const HIT: &str = "hit";
+    /// Not cached (or too old): read from the database.
+    pub const MISS: &str = "miss";
+    /// The cache was not trusted (its invalidation channel down, or the
+    /// database failing): read from the database.
+    pub const BYPASS: &str = "bypass";
+    pub const ALL: [&str; 3] = [HIT, MISS, BYPASS];
 }
 
 /// Why a checkout failed: the whole, fixed set of `reason` values of
@@ -218,6 +232,12 @@ pub const CONTRACT: &[MetricSpec] = &[
         kind: MetricKind::Gauge,
         labels: &[],
         help: "1 when the shop is ready for traffic (not draining, database answering), sampled at scrape",
+    },
+    MetricSpec {
+        name: names::SHOP_PRODUCT_CACHE_LOOKUPS,
+        kind: MetricKind::Counter,
+        labels: &[labels::RESULT],
+        help: "Product reads by how the product cache answered: hit, miss, or bypass while it is not trusted",
     },
     MetricSpec {
         name: names::SHOP_BUILD_INFO,

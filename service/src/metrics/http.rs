@@ -1,6 +1,6 @@
 //! Request metrics and the access log, as one middleware on the public app.
 
-use std::time::Instant;
+use std::{cell::RefCell, collections::HashMap, rc::Rc, time::Instant};
 
 use actix_web::{
     body::MessageBody,
@@ -72,6 +72,42 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
+/// Paths whose route each worker thread remembers, per app; past this many
+/// it starts over, so that a scanner's endless paths cannot grow it.
+const REMEMBERED_PATHS: usize = 1024;
+
+thread_local! {
+    /// Route pattern by path, per app (keyed by the address of its route map).
+    static ROUTES: RefCell<HashMap<usize, HashMap<String, Rc<str>>>> = RefCell::default();
+}
+
+/// The route pattern of a request (`/product/{slug}`), never its raw path.
+/// actix finds it by matching the path against every route once more, which
+/// cost a twentieth of a cached product page; the answer for a path never
+/// changes, so each worker thread remembers it.
+fn route_of(req: &ServiceRequest) -> Rc<str> {
+    let app = std::ptr::from_ref(req.resource_map()) as usize;
+    ROUTES.with(|routes| {
+        let mut routes = routes.borrow_mut();
+        // Apps come and go only in tests; keep a few.
+        if routes.len() >= 16 && !routes.contains_key(&app) {
+            routes.clear();
+        }
+        let paths = routes.entry(app).or_default();
+        if let Some(route) = paths.get(req.path()) {
+            return route.clone();
+        }
+        if paths.len() >= REMEMBERED_PATHS {
+            paths.clear();
+        }
+        let route: Rc<str> = req
+            .match_pattern()
+            .map_or_else(|| UNMATCHED_ROUTE.into(), Into::into);
+        paths.insert(req.path().to_owned(), route.clone());
+        route
+    })
+}
+
 /// Decrements the in-flight gauge however the request ends, also when the
 /// client goes away and the handler future is dropped.
 struct InFlight(IntGauge);
@@ -94,9 +130,7 @@ pub async fn observe_http(
     };
     let started = Instant::now();
     let method = method_label(req.method());
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
+    let route = route_of(&req);
     let span = telemetry::request_span(&req, method, &route);
     let traced = span.clone();
     async move {

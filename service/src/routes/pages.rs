@@ -6,6 +6,7 @@ mod cart;
 mod catalogue;
 mod checkout;
 mod errors;
+mod product_pages;
 mod session;
 
 use actix_web::{web, HttpResponse};
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 pub(crate) use checkout::valid_idempotency_key;
 pub(crate) use errors::PageError;
+pub use product_pages::ProductPages;
 pub(crate) use session::ShopSession;
 
 use crate::{startup::AppState, storage::Category, templates};
@@ -57,6 +59,12 @@ pub(crate) struct Layout<'a> {
 }
 
 impl<'a> Layout<'a> {
+    /// Whether the page looks the same for every shopper but for its CSRF
+    /// token: nobody logged in, nothing in the cart.
+    fn is_anonymous_and_empty(&self) -> bool {
+        self.customer.is_none() && self.cart_count == 0
+    }
+
     pub(crate) async fn new(state: &'a AppState, session: &ShopSession) -> Result<Self, PageError> {
         let cart_count = match session.cart_id()? {
             Some(cart) => state.db.cart_item_count(&cart).await?,
@@ -84,9 +92,13 @@ pub(crate) fn render_with(
 ) -> Result<HttpResponse, PageError> {
     let html =
         templates::render(template, context).with_context(|| format!("rendering {template}"))?;
-    Ok(HttpResponse::build(status)
+    Ok(html_response(status, html))
+}
+
+fn html_response(status: actix_web::http::StatusCode, html: String) -> HttpResponse {
+    HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .body(html))
+        .body(html)
 }
 
 /// 303 See Other: the answer to a successful form post.

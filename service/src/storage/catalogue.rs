@@ -3,7 +3,14 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{plausible_key, with_pool, Database, Result};
+use std::future::Future;
+
+use super::{
+    plausible_key,
+    product_cache::{Key, Lookup},
+    with_pool, Database, Result,
+};
+use crate::contract::metrics::cache_result;
 
 /// A product category with the number of products in it.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
@@ -222,14 +229,13 @@ impl Database {
             from_products!(),
             " WHERE p.slug = $1"
         );
-        self.observe("get_product", async {
+        self.product(Key::Slug(slug), async {
             with_pool!(self, read, |pool| sqlx::query_as(SQL)
                 .bind(slug)
                 .fetch_optional(pool)
                 .await)
         })
         .await
-        .map(|p| p.map(|p| with_currency(vec![p]).remove(0)))
     }
 
     pub async fn product_by_id(&self, id: i64) -> Result<Option<Product>> {
@@ -240,14 +246,47 @@ impl Database {
             from_products!(),
             " WHERE p.id = $1"
         );
-        self.observe("get_product", async {
+        self.product(Key::Id(id), async {
             with_pool!(self, read, |pool| sqlx::query_as(SQL)
                 .bind(id)
                 .fetch_optional(pool)
                 .await)
         })
         .await
-        .map(|p| p.map(|p| with_currency(vec![p]).remove(0)))
+    }
+
+    /// The product from the product cache or, failing that, from `read`,
+    /// which then fills the cache.
+    ///
+    /// An injected database failure bypasses the cache: it stands for an
+    /// outage, which would cut the cache's invalidation channel too. A
+    /// latency fault leaves the cache serving, as a slow database would.
+    async fn product(
+        &self,
+        key: Key<'_>,
+        read: impl Future<Output = Result<Option<Product>, sqlx::Error>>,
+    ) -> Result<Option<Product>> {
+        let lookup = if self.faults.database_failing() {
+            Lookup::Untrusted
+        } else {
+            self.products.get(key)
+        };
+        self.metrics.product_cache_lookup(match lookup {
+            Lookup::Hit(_) => cache_result::HIT,
+            Lookup::Miss => cache_result::MISS,
+            Lookup::Untrusted => cache_result::BYPASS,
+        });
+        if let Lookup::Hit(product) = lookup {
+            return Ok(Some(product));
+        }
+        // Taken before the query, so that a change meanwhile stops the fill.
+        let ticket = self.products.ticket();
+        let Some(mut product) = self.observe("get_product", read).await? else {
+            return Ok(None);
+        };
+        product.currency = crate::contract::metrics::CURRENCY;
+        self.products.fill(ticket, &product);
+        Ok(Some(product))
     }
 }
 

@@ -171,8 +171,16 @@ impl Database {
             Err(StorageError::Query(sqlx::Error::Database(db))) if db.is_unique_violation() => {
                 Err(Stop::DuplicateKey)
             }
-            Err(error) => return Err(error),
+            Err(error) => {
+                // The commit may have happened before the error (a timeout,
+                // a cut connection): which stock changed is unknown.
+                self.products.clear();
+                return Err(error);
+            }
         };
+        if let Ok(lines) = &outcome {
+            self.products.invalidate(lines.iter().map(|l| l.product_id));
+        }
         match outcome {
             Ok(lines) => Ok(PlaceOrder::Placed(Order {
                 id: order_id,

@@ -235,8 +235,9 @@ impl Database {
             .await
             .map(|r| r.rows_affected()))
         })
-        .await
-        .map(|_| ())
+        .await?;
+        self.products.invalidate([product_id]);
+        Ok(())
     }
 }
 

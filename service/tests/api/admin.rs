@@ -160,6 +160,17 @@ async fn an_error_fault_fails_its_route_shows_in_metrics_and_clears() {
 async fn a_database_fault_makes_the_shop_unready_until_it_is_cleared() {
     let app = spawn_app(Backend::Sqlite).await;
     assert!(app.metrics().await.contains("\nshop_ready 1\n"));
+    // Cached: the outage must show on the page all the same.
+    for _ in 0..2 {
+        assert_eq!(
+            app.get(&format!("/product/{KNIFE_SLUG}")).await.status(),
+            StatusCode::OK
+        );
+    }
+    assert!(app
+        .metrics()
+        .await
+        .contains(r#"shop_product_cache_lookups_total{result="hit"} 1"#));
     let created = app
         .add_fault(
             json!({"kind": "error", "target": "database", "route": "*", "duration_seconds": 60}),

@@ -11,6 +11,7 @@ mod cart;
 mod catalogue;
 mod checkout;
 mod outage;
+mod product_cache;
 mod security;
 mod shutdown;
 mod telemetry;

@@ -5,8 +5,11 @@ use actix_web::{web, HttpResponse};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{render, Layout, PageError, ShopSession};
-use crate::{startup::AppState, storage::ProductFilter};
+use actix_web::http::StatusCode;
+use anyhow::Context;
+
+use super::{html_response, product_pages::TOKEN_MARKER, render, Layout, PageError, ShopSession};
+use crate::{startup::AppState, storage::ProductFilter, templates};
 
 /// Products per listing page.
 const PER_PAGE: u32 = 12;
@@ -109,6 +112,19 @@ pub(super) async fn product(
         .product_by_slug(&slug)
         .await?
         .ok_or_else(|| PageError::NotFound(format!("We have no product called “{slug}”.")))?;
-    let layout = Layout::new(&state, &session).await?;
-    render("product.jinja", context! { layout, product })
+    let mut layout = Layout::new(&state, &session).await?;
+    if !layout.is_anonymous_and_empty() {
+        return render("product.jinja", context! { layout, product });
+    }
+    if let Some(page) = state.product_pages.page(&product, &layout.csrf_token) {
+        return Ok(page);
+    }
+    let token = std::mem::replace(&mut layout.csrf_token, TOKEN_MARKER.to_owned());
+    let html = templates::render("product.jinja", context! { layout, product })
+        .context("rendering product.jinja")?;
+    state.product_pages.keep(&product, &html);
+    Ok(html_response(
+        StatusCode::OK,
+        html.replace(TOKEN_MARKER, &token),
+    ))
 }
