@@ -37,7 +37,8 @@ struct Fault {
 #[derive(Default)]
 pub struct FaultStore {
     faults: RwLock<Vec<Fault>>,
-    // Requests skip the lock entirely while no fault was ever added.
+    // Requests (and product reads) skip the lock entirely while no fault is
+    // stored; set and cleared under the write lock.
     armed: AtomicBool,
 }
 
@@ -158,14 +159,14 @@ impl FaultStore {
         let mut faults = self.faults.write().unwrap_or_else(|e| e.into_inner());
         let found = faults.iter().any(|f| f.id == id && f.expires_at > now);
         faults.retain(|f| f.id != id && f.expires_at > now);
+        self.armed.store(!faults.is_empty(), Ordering::Release);
         found
     }
 
     pub fn clear(&self) {
-        self.faults
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        let mut faults = self.faults.write().unwrap_or_else(|e| e.into_inner());
+        faults.clear();
+        self.armed.store(false, Ordering::Release);
     }
 
     /// Rolls the dice of every active HTTP fault on `route`.

@@ -105,7 +105,7 @@ impl ProductCache {
         if !self.trusted() {
             return Lookup::Untrusted;
         }
-        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        let inner = self.read();
         let id = match key {
             Key::Id(id) => Some(id),
             Key::Slug(slug) => inner.ids_by_slug.get(slug).copied(),
@@ -116,18 +116,17 @@ impl ProductCache {
         }
     }
 
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Taken before the query whose result will be [`fill`](Self::fill)ed.
     pub(super) fn ticket(&self) -> Ticket {
-        Ticket(
-            self.inner
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .generation,
-        )
+        Ticket(self.read().generation)
     }
 
     /// Caches `product` as read by a query that started at `ticket`, unless
