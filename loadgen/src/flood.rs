@@ -93,6 +93,11 @@ pub async fn flood(options: &FloodOptions) -> Result<FloodResult> {
     config.increase_rate = Some((options.users * 10).to_string());
     config.run_time = Some(options.run_time.as_secs().max(1).to_string());
     config.no_print_metrics = true;
+    // One transaction in one scenario, and the result is the users' own
+    // tally: Goose's per-transaction and per-scenario books (kept per
+    // request) would add nothing.
+    config.no_transaction_metrics = true;
+    config.no_scenario_metrics = true;
     config.no_error_summary = true;
     config.quiet = 1;
     GooseAttack::initialize_with_config(config)?

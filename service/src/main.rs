@@ -31,7 +31,7 @@ async fn main() -> ExitCode {
     let subscriber = telemetry::get_subscriber_with_traces(
         default_filter,
         settings.log_format,
-        stdout,
+        stdout.clone(),
         traces.as_ref(),
     );
     if let Err(error) = telemetry::init_subscriber(subscriber) {
@@ -57,6 +57,7 @@ async fn main() -> ExitCode {
             Err(error) => tracing::warn!(%error, "trace export"),
         }
     }
+    stdout.flush();
     code
 }
 

@@ -14,6 +14,7 @@ use crate::contract::metrics::{
 };
 
 mod http;
+mod per_thread;
 mod table;
 pub use http::{observe_http, HttpMetrics};
 pub use table::contract_markdown;

@@ -12,16 +12,17 @@ mod request;
 mod stdout;
 mod traces;
 
-use tracing::{Level, Metadata, Subscriber};
+use tracing::{span, subscriber::Interest, Level, Metadata, Subscriber};
 use tracing_subscriber::{
-    filter::{filter_fn, FilterExt},
+    filter::{FilterExt, LevelFilter},
     fmt::MakeWriter,
-    layer::SubscriberExt,
+    layer::{Context, Filter, SubscriberExt},
+    registry::LookupSpan,
     EnvFilter, Layer, Registry,
 };
 
 pub use json::JsonLayer;
-pub(crate) use request::{record_response, request_span};
+pub(crate) use request::{in_span, record_response, request_span};
 pub use stdout::Stdout;
 pub use traces::{TraceExport, SERVICE_NAME};
 
@@ -52,20 +53,83 @@ where
 {
     let env_filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
-    // The request span carries the trace ids of every line inside a request,
-    // so it must exist whatever RUST_LOG says.
-    let log_filter = env_filter.or(filter_fn(is_request_span));
-    let otel = traces.map(|traces| traces.layer().with_filter(filter_fn(exported)));
-    let registry = Registry::default().with(otel);
-    match format {
-        LogFormat::Json => Box::new(registry.with(JsonLayer::new(sink).with_filter(log_filter))),
-        LogFormat::Pretty => Box::new(
-            registry.with(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(sink)
-                    .with_filter(log_filter),
-            ),
+    match traces {
+        // One filter for the whole subscriber: what it turns away is never
+        // made, and no layer keeps books of which filter let what through
+        // (that bookkeeping was 500 instructions of every request).
+        None => Box::new(
+            Registry::default()
+                .with(LogFilter(env_filter))
+                .with(log_layer(format, sink)),
         ),
+        // Export and logs see different spans and events: a filter each.
+        Some(traces) => Box::new(
+            Registry::default()
+                .with(traces.layer().with_filter(ByCallsite(exported)))
+                .with(
+                    log_layer(format, sink).with_filter(env_filter.or(ByCallsite(is_request_span))),
+                ),
+        ),
+    }
+}
+
+/// The layer that writes log lines, in `format`, to `sink`.
+fn log_layer<S, Sink>(format: LogFormat, sink: Sink) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    Sink: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    match format {
+        LogFormat::Json => Box::new(JsonLayer::new(sink)),
+        LogFormat::Pretty => Box::new(tracing_subscriber::fmt::layer().with_writer(sink)),
+    }
+}
+
+/// `RUST_LOG`'s filter for the whole subscriber, which lets the request span
+/// through whatever it says: that span carries the trace ids of every line
+/// inside a request.
+struct LogFilter(EnvFilter);
+
+impl<S> Layer<S> for LogFilter
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        // Asked first in any case: a directive may name the request span.
+        let interest = Layer::<S>::register_callsite(&self.0, metadata);
+        if is_request_span(metadata) {
+            Interest::always()
+        } else {
+            interest
+        }
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, cx: Context<'_, S>) -> bool {
+        is_request_span(metadata) || Layer::enabled(&self.0, metadata, cx)
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Layer::<S>::max_level_hint(&self.0).map(|level| level.max(LevelFilter::INFO))
+    }
+
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, cx: Context<'_, S>) {
+        Layer::on_new_span(&self.0, attrs, id, cx);
+    }
+
+    fn on_record(&self, id: &span::Id, values: &span::Record<'_>, cx: Context<'_, S>) {
+        Layer::on_record(&self.0, id, values, cx);
+    }
+
+    fn on_enter(&self, id: &span::Id, cx: Context<'_, S>) {
+        Layer::on_enter(&self.0, id, cx);
+    }
+
+    fn on_exit(&self, id: &span::Id, cx: Context<'_, S>) {
+        Layer::on_exit(&self.0, id, cx);
+    }
+
+    fn on_close(&self, id: span::Id, cx: Context<'_, S>) {
+        Layer::on_close(&self.0, id, cx);
     }
 }
 
@@ -73,6 +137,32 @@ where
 pub fn init_subscriber(subscriber: BoxSubscriber) -> anyhow::Result<()> {
     tracing::subscriber::set_global_default(subscriber)
         .map_err(|e| anyhow::anyhow!("installing the log subscriber: {e}"))
+}
+
+/// A filter that decides by callsite alone, and says so once per callsite.
+///
+/// `filter_fn` cannot tell tracing that its answer never changes, so every
+/// callsite of every level, the `trace!` events actix-http emits a dozen
+/// times per request among them, was asked again each time it was reached.
+struct ByCallsite(fn(&Metadata<'_>) -> bool);
+
+impl<S> Filter<S> for ByCallsite {
+    fn enabled(&self, metadata: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        (self.0)(metadata)
+    }
+
+    fn callsite_enabled(&self, metadata: &'static Metadata<'static>) -> Interest {
+        if (self.0)(metadata) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+
+    /// Both filters pass nothing below `info`.
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::INFO)
+    }
 }
 
 fn is_request_span(metadata: &Metadata<'_>) -> bool {

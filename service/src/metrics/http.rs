@@ -1,6 +1,6 @@
 //! Request metrics and the access log, as one middleware on the public app.
 
-use std::{cell::RefCell, collections::HashMap, rc::Rc, time::Instant};
+use std::{cell::RefCell, sync::Arc, time::Instant};
 
 use actix_web::{
     body::MessageBody,
@@ -9,47 +9,23 @@ use actix_web::{
     middleware::Next,
     web, Error,
 };
-use prometheus::{HistogramVec, IntGauge, IntGaugeVec, Opts, Registry};
-use tracing::Instrument;
+use foldhash::HashMap;
+use prometheus::Registry;
 
-use super::{help, histogram, register};
-use crate::{
-    contract::metrics::{labels, names, UNMATCHED_ROUTE},
-    startup::AppState,
-    telemetry,
-};
+use super::{per_thread::RequestSeries, register};
+use crate::{contract::metrics::UNMATCHED_ROUTE, startup::AppState, telemetry};
 
-/// `http_server_request_duration_seconds` and `http_server_active_requests`.
+/// `http_server_request_duration_seconds` and `http_server_active_requests`,
+/// counted per worker thread (see [`RequestSeries`]).
 #[derive(Clone)]
 pub struct HttpMetrics {
-    duration: HistogramVec,
-    active: IntGaugeVec,
+    series: RequestSeries,
 }
 
 impl HttpMetrics {
     pub(super) fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
         Ok(HttpMetrics {
-            duration: register(
-                registry,
-                histogram(
-                    names::HTTP_SERVER_REQUEST_DURATION,
-                    &[
-                        labels::HTTP_REQUEST_METHOD,
-                        labels::HTTP_ROUTE,
-                        labels::HTTP_RESPONSE_STATUS_CODE,
-                    ],
-                )?,
-            )?,
-            active: register(
-                registry,
-                IntGaugeVec::new(
-                    Opts::new(
-                        names::HTTP_SERVER_ACTIVE_REQUESTS,
-                        help(names::HTTP_SERVER_ACTIVE_REQUESTS),
-                    ),
-                    &[labels::HTTP_REQUEST_METHOD, labels::HTTP_ROUTE],
-                )?,
-            )?,
+            series: register(registry, RequestSeries::new()?)?,
         })
     }
 }
@@ -78,14 +54,16 @@ const REMEMBERED_PATHS: usize = 1024;
 
 thread_local! {
     /// Route pattern by path, per app (keyed by the address of its route map).
-    static ROUTES: RefCell<HashMap<usize, HashMap<String, Rc<str>>>> = RefCell::default();
+    /// Hashed with foldhash: randomly seeded like the standard SipHash, since
+    /// the paths are the clients', and cheaper.
+    static ROUTES: RefCell<HashMap<usize, HashMap<String, Arc<str>>>> = RefCell::default();
 }
 
 /// The route pattern of a request (`/product/{slug}`), never its raw path.
 /// actix finds it by matching the path against every route once more, which
 /// cost a twentieth of a cached product page; the answer for a path never
 /// changes, so each worker thread remembers it.
-fn route_of(req: &ServiceRequest) -> Rc<str> {
+fn route_of(req: &ServiceRequest) -> Arc<str> {
     let app = std::ptr::from_ref(req.resource_map()) as usize;
     ROUTES.with(|routes| {
         let mut routes = routes.borrow_mut();
@@ -100,22 +78,12 @@ fn route_of(req: &ServiceRequest) -> Rc<str> {
         if paths.len() >= REMEMBERED_PATHS {
             paths.clear();
         }
-        let route: Rc<str> = req
+        let route: Arc<str> = req
             .match_pattern()
             .map_or_else(|| UNMATCHED_ROUTE.into(), Into::into);
         paths.insert(req.path().to_owned(), route.clone());
         route
     })
-}
-
-/// Decrements the in-flight gauge however the request ends, also when the
-/// client goes away and the handler future is dropped.
-struct InFlight(IntGauge);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
 }
 
 /// Records every request by method, route pattern (never the raw path) and
@@ -132,15 +100,9 @@ pub async fn observe_http(
     let method = method_label(req.method());
     let route = route_of(&req);
     let span = telemetry::request_span(&req, method, &route);
-    let traced = span.clone();
-    async move {
-        let gauge = state
-            .metrics
-            .http
-            .active
-            .with_label_values(&[method, &route]);
-        gauge.inc();
-        let _in_flight = InFlight(gauge);
+    telemetry::in_span(&span, async {
+        let series = &state.metrics.http.series;
+        let _in_flight = series.in_flight(method, &route);
 
         let result = next.call(req).await;
 
@@ -149,24 +111,18 @@ pub async fn observe_http(
             Err(error) => error.as_response_error().status_code(),
         };
         let elapsed = started.elapsed();
-        state
-            .metrics
-            .http
-            .duration
-            .with_label_values(&[method, &route, status.as_str()])
-            .observe(elapsed.as_secs_f64());
-        telemetry::record_response(&traced, status);
+        series.observe(method, &route, status, elapsed.as_secs_f64());
+        telemetry::record_response(&span, status);
         tracing::info!(
             target: "shop::access",
             method,
-            route = %route,
+            route = &*route,
             status = status.as_u16(),
             duration_ms = elapsed.as_secs_f64() * 1000.0,
             "request"
         );
         result
-    }
-    .instrument(span)
+    })
     .await
 }
 

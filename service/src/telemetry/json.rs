@@ -30,10 +30,18 @@ where
     }
 }
 
+/// What each thread reuses from line to line: formatting a line allocates
+/// nothing once the buffers have grown to the longest line.
+#[derive(Default)]
+struct Scratch {
+    line: String,
+    /// Debug values are formatted here first, then escaped into the line.
+    value: String,
+    clock: Clock,
+}
+
 thread_local! {
-    // One reused buffer per thread: formatting a line allocates nothing
-    // once the buffer has grown to the longest line.
-    static BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
 }
 
 impl<S, W> Layer<S> for JsonLayer<W>
@@ -47,10 +55,10 @@ where
                 .into_iter()
                 .find_map(|span| span.extensions().get::<TraceIds>().copied())
         });
-        BUFFER.with(|buffer| match buffer.try_borrow_mut() {
-            Ok(mut line) => self.write(&mut line, event, ids),
-            // Re-entered from inside the writer: fall back to a fresh buffer.
-            Err(_) => self.write(&mut String::new(), event, ids),
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => self.write(&mut scratch, event, ids),
+            // Re-entered from inside the writer: fall back to fresh buffers.
+            Err(_) => self.write(&mut Scratch::default(), event, ids),
         });
     }
 }
@@ -59,59 +67,114 @@ impl<W> JsonLayer<W>
 where
     W: for<'a> MakeWriter<'a> + 'static,
 {
-    fn write(&self, line: &mut String, event: &Event<'_>, ids: Option<TraceIds>) {
+    fn write(&self, scratch: &mut Scratch, event: &Event<'_>, ids: Option<TraceIds>) {
+        let Scratch { line, value, clock } = scratch;
         line.clear();
         let metadata = event.metadata();
         line.push_str("{\"timestamp\":\"");
-        push_timestamp(line, time::OffsetDateTime::now_utc());
+        clock.push_now(line);
         line.push_str("\",\"level\":\"");
         line.push_str(metadata.level().as_str());
         line.push_str("\",\"target\":");
         push_json_str(line, metadata.target());
         if let Some(ids) = ids {
-            use fmt::Write as _;
-            let _ = write!(
-                line,
-                ",\"trace_id\":\"{:032x}\",\"span_id\":\"{:016x}\"",
-                ids.trace_id, ids.span_id
-            );
+            line.push_str(",\"trace_id\":\"");
+            push_hex(line, &ids.trace_id.to_be_bytes());
+            line.push_str("\",\"span_id\":\"");
+            push_hex(line, &ids.span_id.to_be_bytes());
+            line.push('"');
         }
-        let mut visitor = FieldVisitor {
-            line,
-            scratch: String::new(),
-        };
-        event.record(&mut visitor);
+        event.record(&mut FieldVisitor { line, value });
         line.push_str("}\n");
         let _ = self
             .make_writer
             .make_writer_for(metadata)
             .write_all(line.as_bytes());
-        // Keep the buffer, but not a huge one that a single line grew.
-        if line.capacity() > 64 * 1024 {
-            *line = String::new();
+        // Keep the buffers, but not huge ones that a single line grew.
+        for buffer in [line, value] {
+            if buffer.capacity() > 64 * 1024 {
+                *buffer = String::new();
+            }
         }
     }
 }
 
-/// RFC 3339 in UTC with microseconds: `2025-01-31T12:00:00.123456Z`.
-fn push_timestamp(line: &mut String, now: time::OffsetDateTime) {
-    use fmt::Write as _;
-    let _ = write!(
-        line,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second(),
-        now.microsecond()
-    );
+/// The time as RFC 3339 in UTC with microseconds
+/// (`2025-01-31T12:00:00.123456Z`); all up to the second is formatted once
+/// per second.
+#[derive(Default)]
+struct Clock {
+    second: Option<u64>,
+    up_to_second: String,
+}
+
+impl Clock {
+    fn push_now(&mut self, line: &mut String) {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        self.push(line, since_epoch);
+    }
+
+    fn push(&mut self, line: &mut String, since_epoch: std::time::Duration) {
+        let second = since_epoch.as_secs();
+        if self.second != Some(second) {
+            self.up_to_second.clear();
+            let time = i64::try_from(second)
+                .ok()
+                .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+            push_up_to_second(&mut self.up_to_second, time);
+            self.second = Some(second);
+        }
+        line.push_str(&self.up_to_second);
+        line.push('.');
+        push_digits(line, since_epoch.subsec_micros(), 6);
+        line.push('Z');
+    }
+}
+
+/// `2025-01-31T12:00:00`.
+fn push_up_to_second(line: &mut String, time: time::OffsetDateTime) {
+    push_digits(line, u32::try_from(time.year()).unwrap_or(0), 4);
+    line.push('-');
+    push_digits(line, u32::from(u8::from(time.month())), 2);
+    line.push('-');
+    push_digits(line, u32::from(time.day()), 2);
+    line.push('T');
+    push_digits(line, u32::from(time.hour()), 2);
+    line.push(':');
+    push_digits(line, u32::from(time.minute()), 2);
+    line.push(':');
+    push_digits(line, u32::from(time.second()), 2);
+}
+
+/// The last `width` decimal digits of `value`, zero-padded.
+fn push_digits(line: &mut String, value: u32, width: u32) {
+    let mut divisor = 10u32.pow(width - 1);
+    while divisor > 0 {
+        line.push(char::from(b'0' + (value / divisor % 10) as u8));
+        divisor /= 10;
+    }
+}
+
+/// Lower-case hex, two digits per byte.
+fn push_hex(line: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for &byte in bytes {
+        line.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        line.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
 }
 
 /// Appends `value` as a JSON string, quotes included.
 fn push_json_str(line: &mut String, value: &str) {
     line.push('"');
+    if !value.bytes().any(|b| b < b' ' || b == b'"' || b == b'\\') {
+        line.push_str(value);
+        line.push('"');
+        return;
+    }
     for c in value.chars() {
         match c {
             '"' => line.push_str("\\\""),
@@ -131,15 +194,17 @@ fn push_json_str(line: &mut String, value: &str) {
 
 struct FieldVisitor<'a> {
     line: &'a mut String,
-    // Debug values are formatted here first, then escaped into the line.
-    scratch: String,
+    /// Debug values are formatted here first, then escaped into the line.
+    value: &'a mut String,
 }
 
 impl FieldVisitor<'_> {
+    /// Field names are Rust identifiers, with dots at most: nothing to
+    /// escape.
     fn key(&mut self, field: &Field) {
-        self.line.push(',');
-        push_json_str(self.line, field.name());
-        self.line.push(':');
+        self.line.push_str(",\"");
+        self.line.push_str(field.name());
+        self.line.push_str("\":");
     }
 
     fn raw(&mut self, field: &Field, value: impl fmt::Display) {
@@ -156,11 +221,13 @@ impl Visit for FieldVisitor<'_> {
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.raw(field, value);
+        self.key(field);
+        self.line.push_str(itoa::Buffer::new().format(value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.raw(field, value);
+        self.key(field);
+        self.line.push_str(itoa::Buffer::new().format(value));
     }
 
     fn record_i128(&mut self, field: &Field, value: i128) {
@@ -177,7 +244,8 @@ impl Visit for FieldVisitor<'_> {
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         if value.is_finite() {
-            self.raw(field, value);
+            self.key(field);
+            self.line.push_str(ryu::Buffer::new().format_finite(value));
         } else {
             // JSON has no NaN or infinity.
             self.key(field);
@@ -187,28 +255,30 @@ impl Visit for FieldVisitor<'_> {
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         use fmt::Write as _;
-        self.scratch.clear();
-        let _ = write!(self.scratch, "{value}");
+        self.value.clear();
+        let _ = write!(self.value, "{value}");
         let mut source = value.source();
         while let Some(cause) = source {
-            let _ = write!(self.scratch, ": {cause}");
+            let _ = write!(self.value, ": {cause}");
             source = cause.source();
         }
         self.key(field);
-        push_json_str(self.line, &self.scratch);
+        push_json_str(self.line, self.value);
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         use fmt::Write as _;
-        self.scratch.clear();
-        let _ = write!(self.scratch, "{value:?}");
+        self.value.clear();
+        let _ = write!(self.value, "{value:?}");
         self.key(field);
-        push_json_str(self.line, &self.scratch);
+        push_json_str(self.line, self.value);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
@@ -259,6 +329,31 @@ mod tests {
             "{timestamp}"
         );
         assert!(line.get("trace_id").is_none(), "no request, no trace id");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_in_utc_with_microseconds_across_seconds() {
+        let mut clock = Clock::default();
+        let mut stamps = Vec::new();
+        for since_epoch in [
+            Duration::new(1_738_324_799, 999_999_999),
+            Duration::new(1_738_324_800, 123_456_789),
+            Duration::new(1_738_324_800, 7_000),
+            Duration::new(1_738_411_200, 0),
+        ] {
+            let mut line = String::new();
+            clock.push(&mut line, since_epoch);
+            stamps.push(line);
+        }
+        assert_eq!(
+            stamps,
+            [
+                "2025-01-31T11:59:59.999999Z",
+                "2025-01-31T12:00:00.123456Z",
+                "2025-01-31T12:00:00.000007Z",
+                "2025-02-01T12:00:00.000000Z",
+            ]
+        );
     }
 
     #[test]
