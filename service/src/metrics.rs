@@ -43,22 +43,16 @@ impl Metrics {
             faults: register(
                 &registry,
                 IntGaugeVec::new(
-                    Opts::new(names::SHOP_FAULT_ACTIVE, help(names::SHOP_FAULT_ACTIVE)),
+                    opts(names::SHOP_FAULT_ACTIVE),
                     &[labels::KIND, labels::HTTP_ROUTE, labels::DB_OPERATION_NAME],
                 )?,
             )?,
-            ready: register(
-                &registry,
-                IntGauge::new(names::SHOP_READY, help(names::SHOP_READY))?,
-            )?,
+            ready: register(&registry, IntGauge::with_opts(opts(names::SHOP_READY))?)?,
             registry,
         };
         let build_info = register(
             &metrics.registry,
-            IntGaugeVec::new(
-                Opts::new(names::SHOP_BUILD_INFO, help(names::SHOP_BUILD_INFO)),
-                &[labels::VERSION],
-            )?,
+            IntGaugeVec::new(opts(names::SHOP_BUILD_INFO), &[labels::VERSION])?,
         )?;
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
@@ -84,6 +78,11 @@ fn register<C: prometheus::core::Collector + Clone + 'static>(
 ) -> Result<C, prometheus::Error> {
     registry.register(Box::new(collector.clone()))?;
     Ok(collector)
+}
+
+/// The name and help text of a contract metric.
+fn opts(name: &str) -> Opts {
+    Opts::new(name, help(name))
 }
 
 /// The help text of a contract metric.
@@ -129,13 +128,7 @@ impl DbMetrics {
         )?;
         let product_cache = register(
             registry,
-            IntCounterVec::new(
-                Opts::new(
-                    names::SHOP_PRODUCT_CACHE_LOOKUPS,
-                    help(names::SHOP_PRODUCT_CACHE_LOOKUPS),
-                ),
-                &[labels::RESULT],
-            )?,
+            IntCounterVec::new(opts(names::SHOP_PRODUCT_CACHE_LOOKUPS), &[labels::RESULT])?,
         )?;
         let product_cache =
             cache_result::ALL.map(|result| product_cache.with_label_values(&[result]));
@@ -185,13 +178,7 @@ impl BusinessMetrics {
     fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
         let failures = register(
             registry,
-            IntCounterVec::new(
-                Opts::new(
-                    names::SHOP_CHECKOUT_FAILURES,
-                    help(names::SHOP_CHECKOUT_FAILURES),
-                ),
-                &[labels::REASON],
-            )?,
+            IntCounterVec::new(opts(names::SHOP_CHECKOUT_FAILURES), &[labels::REASON])?,
         )?;
         // Every reason exists from the start, so that rate() over it is 0, not absent.
         for reason in CheckoutFailure::ALL {
@@ -199,25 +186,19 @@ impl BusinessMetrics {
         }
         let revenue = register(
             registry,
-            prometheus::CounterVec::new(
-                Opts::new(names::SHOP_ORDER_REVENUE, help(names::SHOP_ORDER_REVENUE)),
-                &[labels::CURRENCY],
-            )?,
+            prometheus::CounterVec::new(opts(names::SHOP_ORDER_REVENUE), &[labels::CURRENCY])?,
         )?;
         revenue.with_label_values(&[CURRENCY]);
         Ok(BusinessMetrics {
             orders_placed: register(
                 registry,
-                IntCounter::new(names::SHOP_ORDERS_PLACED, help(names::SHOP_ORDERS_PLACED))?,
+                IntCounter::with_opts(opts(names::SHOP_ORDERS_PLACED))?,
             )?,
             revenue,
             checkout_failures: failures,
             cart_items_added: register(
                 registry,
-                IntCounter::new(
-                    names::SHOP_CART_ITEMS_ADDED,
-                    help(names::SHOP_CART_ITEMS_ADDED),
-                )?,
+                IntCounter::with_opts(opts(names::SHOP_CART_ITEMS_ADDED))?,
             )?,
         })
     }
@@ -252,20 +233,11 @@ impl PoolMetrics {
         Ok(PoolMetrics {
             connections: register(
                 registry,
-                IntGaugeVec::new(
-                    Opts::new(
-                        names::DB_CLIENT_CONNECTION_COUNT,
-                        help(names::DB_CLIENT_CONNECTION_COUNT),
-                    ),
-                    &[labels::STATE],
-                )?,
+                IntGaugeVec::new(opts(names::DB_CLIENT_CONNECTION_COUNT), &[labels::STATE])?,
             )?,
             max: register(
                 registry,
-                IntGauge::new(
-                    names::DB_CLIENT_CONNECTION_MAX,
-                    help(names::DB_CLIENT_CONNECTION_MAX),
-                )?,
+                IntGauge::with_opts(opts(names::DB_CLIENT_CONNECTION_MAX))?,
             )?,
         })
     }

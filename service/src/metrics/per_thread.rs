@@ -45,7 +45,6 @@ struct RouteCounts {
     active: Vec<(&'static str, i64)>,
 }
 
-#[derive(Clone)]
 struct Durations {
     /// Observations per bucket of [`LATENCY_BUCKETS`], not cumulative; the
     /// `+Inf` bucket is `count`.
@@ -295,7 +294,7 @@ fn label_pairs(pairs: &[(&str, &str)]) -> Vec<proto::LabelPair> {
 
 #[cfg(test)]
 mod tests {
-    use prometheus::{Encoder, HistogramOpts, HistogramVec, IntGaugeVec, Opts, TextEncoder};
+    use prometheus::{Encoder, IntGaugeVec, TextEncoder};
 
     use super::*;
 
@@ -317,13 +316,8 @@ mod tests {
         observations: &[(&str, &str, String, f64)],
         active: &[(&str, &str, i64)],
     ) -> String {
-        let help = |name| super::super::help(name);
-        let histogram = HistogramVec::new(
-            HistogramOpts::new(
-                names::HTTP_SERVER_REQUEST_DURATION,
-                help(names::HTTP_SERVER_REQUEST_DURATION),
-            )
-            .buckets(LATENCY_BUCKETS.to_vec()),
+        let histogram = super::super::histogram(
+            names::HTTP_SERVER_REQUEST_DURATION,
             &[
                 labels::HTTP_REQUEST_METHOD,
                 labels::HTTP_ROUTE,
@@ -332,10 +326,7 @@ mod tests {
         )
         .unwrap();
         let gauge = IntGaugeVec::new(
-            Opts::new(
-                names::HTTP_SERVER_ACTIVE_REQUESTS,
-                help(names::HTTP_SERVER_ACTIVE_REQUESTS),
-            ),
+            super::super::opts(names::HTTP_SERVER_ACTIVE_REQUESTS),
             &[labels::HTTP_REQUEST_METHOD, labels::HTTP_ROUTE],
         )
         .unwrap();
