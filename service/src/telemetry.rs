@@ -5,8 +5,10 @@
 //! Every log line emitted inside a request carries that request's `trace_id`
 //! and `span_id`, with or without trace export: the ids come from the
 //! incoming W3C `traceparent` when there is one, so a load generator's trace
-//! continues into the shop's logs.
+//! continues into the shop's logs. Without export, JSON logs make no spans
+//! at all: the ids are kept per request, not in a span.
 
+mod access;
 mod json;
 mod request;
 mod stdout;
@@ -14,15 +16,16 @@ mod traces;
 
 use tracing::{span, subscriber::Interest, Level, Metadata, Subscriber};
 use tracing_subscriber::{
-    filter::{FilterExt, LevelFilter},
+    filter::LevelFilter,
     fmt::MakeWriter,
     layer::{Context, Filter, SubscriberExt},
     registry::LookupSpan,
     EnvFilter, Layer, Registry,
 };
 
+pub(crate) use access::access_log;
 pub use json::JsonLayer;
-pub(crate) use request::{in_span, record_response, request_span};
+pub(crate) use request::{in_trace, record_response, request_trace};
 pub use stdout::Stdout;
 pub use traces::{TraceExport, SERVICE_NAME};
 
@@ -59,77 +62,89 @@ where
         // (that bookkeeping was 500 instructions of every request).
         None => Box::new(
             Registry::default()
-                .with(LogFilter(env_filter))
-                .with(log_layer(format, sink)),
+                .with(LogFilter {
+                    env: env_filter,
+                    spans: format == LogFormat::Pretty,
+                })
+                .with(log_layer(format, sink, true)),
         ),
         // Export and logs see different spans and events: a filter each.
         Some(traces) => Box::new(
             Registry::default()
                 .with(traces.layer().with_filter(ByCallsite(exported)))
-                .with(
-                    log_layer(format, sink).with_filter(env_filter.or(ByCallsite(is_request_span))),
-                ),
+                .with(log_layer(format, sink, false).with_filter(env_filter)),
         ),
     }
 }
 
-/// The layer that writes log lines, in `format`, to `sink`.
-fn log_layer<S, Sink>(format: LogFormat, sink: Sink) -> Box<dyn Layer<S> + Send + Sync>
+/// The layer that writes log lines, in `format`, to `sink`; with
+/// `direct_access` (only where no filter of its own stands in front of it)
+/// the access log writes its lines to it directly.
+fn log_layer<S, Sink>(
+    format: LogFormat,
+    sink: Sink,
+    direct_access: bool,
+) -> Box<dyn Layer<S> + Send + Sync>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     Sink: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
     match format {
+        LogFormat::Json if direct_access => Box::new(JsonLayer::new(sink).with_direct_access()),
         LogFormat::Json => Box::new(JsonLayer::new(sink)),
         LogFormat::Pretty => Box::new(tracing_subscriber::fmt::layer().with_writer(sink)),
     }
 }
 
-/// `RUST_LOG`'s filter for the whole subscriber, which lets the request span
-/// through whatever it says: that span carries the trace ids of every line
-/// inside a request.
-struct LogFilter(EnvFilter);
+/// `RUST_LOG`'s filter for the whole subscriber, which turns every span away
+/// when the logs would not show it: JSON lines carry the request's ids, not
+/// its span, so without trace export a span would be made and kept for
+/// nothing.
+struct LogFilter {
+    env: EnvFilter,
+    /// Whether spans are made at all (pretty logs print them).
+    spans: bool,
+}
 
 impl<S> Layer<S> for LogFilter
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-        // Asked first in any case: a directive may name the request span.
-        let interest = Layer::<S>::register_callsite(&self.0, metadata);
-        if is_request_span(metadata) {
-            Interest::always()
+        let interest = Layer::<S>::register_callsite(&self.env, metadata);
+        if metadata.is_span() && !self.spans {
+            Interest::never()
         } else {
             interest
         }
     }
 
     fn enabled(&self, metadata: &Metadata<'_>, cx: Context<'_, S>) -> bool {
-        is_request_span(metadata) || Layer::enabled(&self.0, metadata, cx)
+        (self.spans || !metadata.is_span()) && Layer::enabled(&self.env, metadata, cx)
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        Layer::<S>::max_level_hint(&self.0).map(|level| level.max(LevelFilter::INFO))
+        Layer::<S>::max_level_hint(&self.env)
     }
 
     fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, cx: Context<'_, S>) {
-        Layer::on_new_span(&self.0, attrs, id, cx);
+        Layer::on_new_span(&self.env, attrs, id, cx);
     }
 
     fn on_record(&self, id: &span::Id, values: &span::Record<'_>, cx: Context<'_, S>) {
-        Layer::on_record(&self.0, id, values, cx);
+        Layer::on_record(&self.env, id, values, cx);
     }
 
     fn on_enter(&self, id: &span::Id, cx: Context<'_, S>) {
-        Layer::on_enter(&self.0, id, cx);
+        Layer::on_enter(&self.env, id, cx);
     }
 
     fn on_exit(&self, id: &span::Id, cx: Context<'_, S>) {
-        Layer::on_exit(&self.0, id, cx);
+        Layer::on_exit(&self.env, id, cx);
     }
 
     fn on_close(&self, id: span::Id, cx: Context<'_, S>) {
-        Layer::on_close(&self.0, id, cx);
+        Layer::on_close(&self.env, id, cx);
     }
 }
 
@@ -164,10 +179,6 @@ impl<S> Filter<S> for ByCallsite {
     fn max_level_hint(&self) -> Option<LevelFilter> {
         Some(LevelFilter::INFO)
     }
-}
-
-fn is_request_span(metadata: &Metadata<'_>) -> bool {
-    metadata.is_span() && metadata.name() == request::SPAN_NAME
 }
 
 /// What becomes part of a trace: the shop's own spans (not those of its

@@ -9,7 +9,7 @@ use actix_web::{
     middleware::Next,
     web, Error,
 };
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet};
 use prometheus::Registry;
 
 use super::{per_thread::RequestSeries, register};
@@ -52,11 +52,20 @@ fn method_label(method: &Method) -> &'static str {
 /// it starts over, so that a scanner's endless paths cannot grow it.
 const REMEMBERED_PATHS: usize = 1024;
 
+/// What each worker thread remembers of routes.
+#[derive(Default)]
+struct Routes {
+    /// Route pattern by path, per app (keyed by the address of its route
+    /// map). Hashed with foldhash: randomly seeded like the standard
+    /// SipHash, since the paths are the clients', and cheaper.
+    by_path: HashMap<usize, HashMap<String, Arc<str>>>,
+    /// One shared copy of each pattern, so that the request metrics can
+    /// find a route's series by pointer.
+    patterns: HashSet<Arc<str>>,
+}
+
 thread_local! {
-    /// Route pattern by path, per app (keyed by the address of its route map).
-    /// Hashed with foldhash: randomly seeded like the standard SipHash, since
-    /// the paths are the clients', and cheaper.
-    static ROUTES: RefCell<HashMap<usize, HashMap<String, Arc<str>>>> = RefCell::default();
+    static ROUTES: RefCell<Routes> = RefCell::default();
 }
 
 /// The route pattern of a request (`/product/{slug}`), never its raw path.
@@ -66,29 +75,36 @@ thread_local! {
 fn route_of(req: &ServiceRequest) -> Arc<str> {
     let app = std::ptr::from_ref(req.resource_map()) as usize;
     ROUTES.with(|routes| {
-        let mut routes = routes.borrow_mut();
+        let Routes { by_path, patterns } = &mut *routes.borrow_mut();
         // Apps come and go only in tests; keep a few.
-        if routes.len() >= 16 && !routes.contains_key(&app) {
-            routes.clear();
+        if by_path.len() >= 16 && !by_path.contains_key(&app) {
+            by_path.clear();
         }
-        let paths = routes.entry(app).or_default();
+        let paths = by_path.entry(app).or_default();
         if let Some(route) = paths.get(req.path()) {
             return route.clone();
         }
         if paths.len() >= REMEMBERED_PATHS {
             paths.clear();
         }
-        let route: Arc<str> = req
-            .match_pattern()
-            .map_or_else(|| UNMATCHED_ROUTE.into(), Into::into);
+        let pattern = req.match_pattern();
+        let pattern = pattern.as_deref().unwrap_or(UNMATCHED_ROUTE);
+        let route = match patterns.get(pattern) {
+            Some(route) => route.clone(),
+            None => {
+                let route: Arc<str> = pattern.into();
+                patterns.insert(route.clone());
+                route
+            }
+        };
         paths.insert(req.path().to_owned(), route.clone());
         route
     })
 }
 
 /// Records every request by method, route pattern (never the raw path) and
-/// status, runs it inside its server span, and writes one access-log line
-/// (inside the span, so it carries the trace id).
+/// status, runs it inside its trace, and writes one access-log line (inside
+/// the trace, so it carries the trace id).
 pub async fn observe_http(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -99,10 +115,9 @@ pub async fn observe_http(
     let started = Instant::now();
     let method = method_label(req.method());
     let route = route_of(&req);
-    let span = telemetry::request_span(&req, method, &route);
-    telemetry::in_span(&span, async {
-        let series = &state.metrics.http.series;
-        let _in_flight = series.in_flight(method, &route);
+    let trace = telemetry::request_trace(&req, method, &route);
+    telemetry::in_trace(&trace, async {
+        let in_flight = state.metrics.http.series.in_flight(method, &route);
 
         let result = next.call(req).await;
 
@@ -111,16 +126,9 @@ pub async fn observe_http(
             Err(error) => error.as_response_error().status_code(),
         };
         let elapsed = started.elapsed();
-        series.observe(method, &route, status, elapsed.as_secs_f64());
-        telemetry::record_response(&span, status);
-        tracing::info!(
-            target: "shop::access",
-            method,
-            route = &*route,
-            status = status.as_u16(),
-            duration_ms = elapsed.as_secs_f64() * 1000.0,
-            "request"
-        );
+        in_flight.finish(status, elapsed.as_secs_f64());
+        telemetry::record_response(&trace, status);
+        telemetry::access_log(method, &route, status, elapsed);
         result
     })
     .await

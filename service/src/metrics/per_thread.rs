@@ -34,9 +34,10 @@ struct Shared {
 /// hand), then by method and status (a handful per route).
 #[derive(Default)]
 struct Counts {
-    /// Hashed with foldhash, not SipHash (three lookups per request), and
-    /// route patterns are the app's own, not a client's.
-    by_route: foldhash::HashMap<Arc<str>, RouteCounts>,
+    /// A few dozen at most: route patterns are the app's own, not a
+    /// client's. Found by pointer first, since the middleware hands over the
+    /// one shared copy of each pattern, so most lookups compare no text.
+    by_route: Vec<(Arc<str>, RouteCounts)>,
 }
 
 #[derive(Default)]
@@ -137,48 +138,20 @@ impl RequestSeries {
 
     /// Counts a request in flight until the guard is dropped, on this
     /// thread (actix runs a request on the worker that accepted it).
-    pub(super) fn in_flight<'a>(&'a self, method: &'static str, route: &Arc<str>) -> InFlight<'a> {
-        self.add_active(method, route, 1);
+    /// Counts a request as active until the guard is finished or dropped.
+    pub(super) fn in_flight<'a>(
+        &'a self,
+        method: &'static str,
+        route: &'a Arc<str>,
+    ) -> InFlight<'a> {
+        self.mine().route(route).add_active(method, 1);
         InFlight {
             series: self,
             method,
-            route: route.clone(),
+            route,
+            finished: false,
         }
     }
-
-    fn add_active(&self, method: &'static str, route: &Arc<str>, delta: i64) {
-        let mut counts = self.mine();
-        let active = &mut counts.route(route).active;
-        match active.iter_mut().find(|(m, _)| *m == method) {
-            Some((_, value)) => *value += delta,
-            None => active.push((method, delta)),
-        }
-    }
-
-    /// Records a finished request's duration.
-    pub(super) fn observe(
-        &self,
-        method: &'static str,
-        route: &Arc<str>,
-        status: StatusCode,
-        seconds: f64,
-    ) {
-        let mut counts = self.mine();
-        let durations = &mut counts.route(route).durations;
-        let series = match durations
-            .iter()
-            .position(|(m, s, _)| *m == method && *s == status)
-        {
-            Some(index) => &mut durations[index].2,
-            None => {
-                durations.push((method, status, Durations::EMPTY));
-                &mut durations.last_mut().expect("just pushed").2
-            }
-        };
-        series.observe(seconds);
-    }
-
-    /// Every thread's counts added up, by labels.
     #[allow(clippy::type_complexity)]
     fn totals(
         &self,
@@ -208,22 +181,74 @@ impl RequestSeries {
 
 impl Counts {
     fn route(&mut self, route: &Arc<str>) -> &mut RouteCounts {
-        self.by_route.entry(route.clone()).or_default()
+        let index = match self
+            .by_route
+            .iter()
+            .position(|(known, _)| Arc::ptr_eq(known, route))
+            .or_else(|| self.by_route.iter().position(|(known, _)| known == route))
+        {
+            Some(index) => index,
+            None => {
+                self.by_route.push((route.clone(), RouteCounts::default()));
+                self.by_route.len() - 1
+            }
+        };
+        &mut self.by_route[index].1
     }
 }
 
-/// Takes a request off `http_server_active_requests` when dropped, however
-/// the request ends (also when the client goes away and the handler future
-/// is dropped).
+impl RouteCounts {
+    fn add_active(&mut self, method: &'static str, delta: i64) {
+        match self.active.iter_mut().find(|(m, _)| *m == method) {
+            Some((_, value)) => *value += delta,
+            None => self.active.push((method, delta)),
+        }
+    }
+
+    fn observe(&mut self, method: &'static str, status: StatusCode, seconds: f64) {
+        let series = match self
+            .durations
+            .iter()
+            .position(|(m, s, _)| *m == method && *s == status)
+        {
+            Some(index) => &mut self.durations[index].2,
+            None => {
+                self.durations.push((method, status, Durations::EMPTY));
+                &mut self.durations.last_mut().expect("just pushed").2
+            }
+        };
+        series.observe(seconds);
+    }
+}
+
+/// A request counted in `http_server_active_requests`. Finishing it records
+/// its duration and takes it off in one go; dropping it unfinished (the
+/// client went away and the handler future was dropped) only takes it off.
 pub(super) struct InFlight<'a> {
     series: &'a RequestSeries,
     method: &'static str,
-    route: Arc<str>,
+    route: &'a Arc<str>,
+    finished: bool,
+}
+
+impl InFlight<'_> {
+    pub(super) fn finish(mut self, status: StatusCode, seconds: f64) {
+        self.finished = true;
+        let mut counts = self.series.mine();
+        let route = counts.route(self.route);
+        route.add_active(self.method, -1);
+        route.observe(self.method, status, seconds);
+    }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.series.add_active(self.method, &self.route, -1);
+        if !self.finished {
+            self.series
+                .mine()
+                .route(self.route)
+                .add_active(self.method, -1);
+        }
     }
 }
 
@@ -357,8 +382,9 @@ mod tests {
             for _ in 0..3 {
                 scope.spawn(|| {
                     for (method, route, status, seconds) in observations {
-                        let _in_flight = series.in_flight(method, route);
-                        series.observe(method, route, status, seconds);
+                        series.in_flight(method, route).finish(status, seconds);
+                        // A request whose client went away: off again, unrecorded.
+                        drop(series.in_flight(method, route));
                     }
                 });
             }

@@ -1,6 +1,8 @@
-//! The server span of one request and the trace ids its log lines carry.
+//! The trace of one request: the ids its log lines carry, and its server
+//! span when one is wanted.
 
 use std::{
+    cell::{Cell, RefCell},
     fmt,
     future::Future,
     pin::Pin,
@@ -19,9 +21,9 @@ use opentelemetry::{
     trace::TraceContextExt,
 };
 use opentelemetry_sdk::propagation::TraceContextPropagator;
+use rand::{rngs::SmallRng, Rng, SeedableRng};
 use tracing::{field::Empty, Span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::{registry::LookupSpan, Registry};
 
 use crate::contract::metrics::UNMATCHED_ROUTE;
 
@@ -29,17 +31,48 @@ use crate::contract::metrics::UNMATCHED_ROUTE;
 /// (`GET /product/{slug}`).
 pub(super) const SPAN_NAME: &str = "http.server.request";
 
-/// The ids a request's log lines carry, kept in its span's extensions.
+/// The ids a request's log lines carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TraceIds {
     pub(crate) trace_id: u128,
     pub(crate) span_id: u64,
 }
 
-/// Opens the server span of a request: named by route pattern, with the
-/// OpenTelemetry HTTP attributes, continuing the caller's trace when the
-/// request carries a W3C `traceparent`.
-pub(crate) fn request_span(req: &ServiceRequest, method: &'static str, route: &str) -> Span {
+thread_local! {
+    /// The ids of the request this thread is polling, if any.
+    static CURRENT: Cell<Option<TraceIds>> = const { Cell::new(None) };
+
+    /// Where new ids come from, as in the OpenTelemetry SDK: a fast
+    /// generator per thread, seeded from the operating system. Ids must be
+    /// unique, not secret.
+    static ID_SOURCE: RefCell<SmallRng> = RefCell::new(SmallRng::from_entropy());
+}
+
+/// The ids of the request being served on this thread: what a log line
+/// written now carries.
+pub(crate) fn current_ids() -> Option<TraceIds> {
+    CURRENT.with(Cell::get)
+}
+
+/// The trace of one request: its ids, and its server span when a layer
+/// wants spans (trace export, or pretty logs).
+pub(crate) struct RequestTrace {
+    span: Span,
+    ids: TraceIds,
+}
+
+/// Opens the trace of a request, continuing the caller's when the request
+/// carries a W3C `traceparent`. The server span is named by route pattern
+/// and has the OpenTelemetry HTTP attributes.
+///
+/// Without trace export the JSON logs turn spans away, so the span costs
+/// nothing and the ids are the shop's own; a tracing span was half of
+/// what telemetry added to a cached page, only to hold two numbers.
+pub(crate) fn request_trace(
+    req: &ServiceRequest,
+    method: &'static str,
+    route: &str,
+) -> RequestTrace {
     let headers = req.headers();
     let span = tracing::info_span!(
         target: "shop::http",
@@ -61,66 +94,83 @@ pub(crate) fn request_span(req: &ServiceRequest, method: &'static str, route: &s
     let parent = incoming_context(headers);
     let parent_trace_id = parent
         .as_ref()
-        .map(|cx| cx.span().span_context().trace_id());
-    if let Some(parent) = parent {
-        // Fails only without the OpenTelemetry layer, when ids are our own.
-        let _ = span.set_parent(parent);
-    }
-    let context = span.context();
-    let exported = context.span().span_context().clone();
-    let ids = if exported.is_valid() {
-        TraceIds {
+        .map(|cx| u128::from_be_bytes(cx.span().span_context().trace_id().to_bytes()));
+    let exported = if span.is_disabled() {
+        None
+    } else {
+        if let Some(parent) = parent {
+            // Fails only without the OpenTelemetry layer, when ids are our own.
+            let _ = span.set_parent(parent);
+        }
+        let context = span.context();
+        let exported = context.span().span_context().clone();
+        exported.is_valid().then(|| TraceIds {
             trace_id: u128::from_be_bytes(exported.trace_id().to_bytes()),
             span_id: u64::from_be_bytes(exported.span_id().to_bytes()),
-        }
-    } else {
+        })
+    };
+    let ids = exported.unwrap_or_else(|| {
+        let [high, low, span_id]: [u64; 3] = ID_SOURCE.with(|source| source.borrow_mut().gen());
         TraceIds {
             trace_id: parent_trace_id
-                .map(|id| u128::from_be_bytes(id.to_bytes()))
                 .filter(|&id| id != 0)
-                .unwrap_or_else(|| rand::random::<u128>().max(1)),
-            span_id: rand::random::<u64>().max(1),
-        }
-    };
-    span.with_subscriber(|(id, dispatch)| {
-        if let Some(registry) = dispatch.downcast_ref::<Registry>() {
-            if let Some(span) = registry.span(id) {
-                span.extensions_mut().insert(ids);
-            }
+                .unwrap_or((u128::from(high) << 64 | u128::from(low)).max(1)),
+            span_id: span_id.max(1),
         }
     });
-    span
+    RequestTrace { span, ids }
 }
 
-/// Runs a request's future inside its span: entered for every poll, so that
-/// the request's log lines and database spans belong to it.
+/// Runs a request's future inside its trace: for every poll its ids are
+/// this thread's current ones and its span (if any) is entered, so that the
+/// request's log lines and database spans belong to it.
 ///
-/// Unlike `tracing::Instrumented` it borrows the span, so the request can
+/// Unlike `tracing::Instrumented` it borrows the trace, so the request can
 /// record its answer on the same span without a clone, and it does not
-/// enter the span once more to drop the finished future. Those two were a
-/// tenth of the instructions the telemetry added to a request.
-pub(crate) async fn in_span<F: Future>(span: &Span, future: F) -> F::Output {
+/// enter the span once more to drop the finished future.
+pub(crate) async fn in_trace<F: Future>(trace: &RequestTrace, future: F) -> F::Output {
     let future = std::pin::pin!(future);
-    InSpan { span, future }.await
+    InTrace { trace, future }.await
 }
 
-struct InSpan<'a, F> {
-    span: &'a Span,
+struct InTrace<'a, F> {
+    trace: &'a RequestTrace,
     future: Pin<&'a mut F>,
 }
 
-impl<F: Future> Future for InSpan<'_, F> {
+impl<F: Future> Future for InTrace<'_, F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
-        let _entered = this.span.enter();
+        let _entered = this.trace.span.enter();
+        let _current = Current::set(this.trace.ids);
         this.future.as_mut().poll(cx)
     }
 }
 
+/// This thread's current ids while it lives; the previous ones after.
+struct Current(Option<TraceIds>);
+
+impl Current {
+    fn set(ids: TraceIds) -> Self {
+        Current(CURRENT.with(|current| current.replace(Some(ids))))
+    }
+}
+
+impl Drop for Current {
+    fn drop(&mut self) {
+        CURRENT.with(|current| current.set(self.0));
+    }
+}
+
 /// Records the answer on the request span; a 5xx marks it failed.
-pub(crate) fn record_response(span: &Span, status: StatusCode) {
+pub(crate) fn record_response(trace: &RequestTrace, status: StatusCode) {
+    let span = &trace.span;
+    if span.is_disabled() {
+        // Else each field would still be looked up by name.
+        return;
+    }
     // As i64: the OpenTelemetry layer would turn a u64 into a string.
     span.record("http.response.status_code", i64::from(status.as_u16()));
     if status.is_server_error() {
@@ -202,22 +252,68 @@ mod tests {
     use super::*;
     use crate::{configuration::LogFormat, telemetry::test_support};
 
-    /// A line logged inside the request span of `request`, with the JSON
-    /// logs the shop runs with when no trace is exported.
-    fn line_inside(request: TestRequest) -> Value {
-        let request = request.uri("/product/chefs-knife").to_srv_request();
-        let lines = test_support::capture(
+    /// Runs `emit` under the JSON logs the shop runs with when no trace is
+    /// exported, and returns the lines written.
+    fn json_lines(emit: impl FnOnce()) -> Vec<Value> {
+        test_support::capture(
             |lines| {
                 crate::telemetry::get_subscriber("info", LogFormat::Json, move || lines.clone())
             },
-            || {
-                let span = request_span(&request, "GET", "/product/{slug}");
-                let _entered = span.enter();
-                tracing::error!("inside");
-            },
-        );
+            emit,
+        )
+    }
+
+    fn serve<T>(trace: &RequestTrace, inside: impl FnOnce() -> T) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(in_trace(trace, async { inside() }))
+    }
+
+    /// A line logged inside the trace of `request`.
+    fn line_inside(request: TestRequest) -> Value {
+        let request = request.uri("/product/chefs-knife").to_srv_request();
+        let lines = json_lines(|| {
+            let trace = request_trace(&request, "GET", "/product/{slug}");
+            serve(&trace, || tracing::error!("inside"));
+        });
         assert_eq!(lines.len(), 1, "{lines:?}");
         lines.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn without_export_json_logs_make_no_request_span() {
+        let request = TestRequest::default().to_srv_request();
+        json_lines(|| {
+            let trace = request_trace(&request, "GET", "/");
+            assert!(trace.span.is_disabled());
+        });
+    }
+
+    #[test]
+    fn pretty_logs_still_get_the_request_span() {
+        let request = TestRequest::default().to_srv_request();
+        let subscriber = crate::telemetry::get_subscriber("info", LogFormat::Pretty, std::io::sink);
+        tracing::subscriber::with_default(subscriber, || {
+            let trace = request_trace(&request, "GET", "/");
+            assert!(!trace.span.is_disabled());
+        });
+    }
+
+    #[test]
+    fn lines_in_child_spans_carry_the_request_ids_and_lines_after_it_none() {
+        let request = TestRequest::default().to_srv_request();
+        let lines = json_lines(|| {
+            let trace = request_trace(&request, "GET", "/");
+            serve(&trace, || {
+                let _query = tracing::info_span!("db.query").entered();
+                tracing::info!("in a query");
+            });
+            tracing::info!("after");
+        });
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines[0]["trace_id"].as_str().unwrap().len(), 32);
+        assert!(lines[1].get("trace_id").is_none(), "{}", lines[1]);
     }
 
     #[test]
