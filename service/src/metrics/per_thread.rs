@@ -136,9 +136,8 @@ impl RequestSeries {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Counts a request in flight until the guard is dropped, on this
-    /// thread (actix runs a request on the worker that accepted it).
-    /// Counts a request as active until the guard is finished or dropped.
+    /// Counts a request as active until the guard is finished or dropped,
+    /// on this thread (actix runs a request on the worker that accepted it).
     pub(super) fn in_flight<'a>(
         &'a self,
         method: &'static str,
@@ -152,6 +151,8 @@ impl RequestSeries {
             finished: false,
         }
     }
+
+    /// Every thread's counts added up, by labels.
     #[allow(clippy::type_complexity)]
     fn totals(
         &self,
