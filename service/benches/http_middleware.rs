@@ -1,4 +1,5 @@
-//! Per-request cost of `observe_http` (metrics, server span, access log):
+//! Per-request cost of `ObserveHttp` (metrics, request ids, access log, and
+//! a server span when traces are exported):
 //! the same trivial handler with and without the middleware, under the
 //! telemetry set-ups the shop runs with.
 //!
@@ -6,7 +7,6 @@
 
 use actix_web::{
     dev::Service,
-    middleware::from_fn,
     test::{self, TestRequest},
     web, App, HttpResponse,
 };
@@ -14,7 +14,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry_sdk::{error::OTelSdkResult, trace::SpanData};
 use shop::{
     configuration::{LogFormat, Settings},
-    metrics::{observe_http, Metrics},
+    metrics::{Metrics, ObserveHttp},
     startup::{AppState, Readiness},
     storage::Database,
     telemetry::{self, TraceExport},
@@ -74,7 +74,7 @@ fn bench(c: &mut Criterion) {
         App::new()
             .app_data(state.clone())
             .route("/product/{slug}", web::get().to(product))
-            .wrap(from_fn(observe_http)),
+            .wrap(ObserveHttp::new(&state.metrics.http)),
     ));
     // One request, on the current thread (so that a thread-local default
     // subscriber sees it).
@@ -89,15 +89,15 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("request");
     group.bench_function("without middleware", |b| b.iter(|| call!(bare, false)));
-    group.bench_function("observe_http, no subscriber", |b| {
+    group.bench_function("ObserveHttp, no subscriber", |b| {
         b.iter(|| call!(observed, false))
     });
     let logs = telemetry::get_subscriber("info", LogFormat::Json, std::io::sink);
     tracing::subscriber::with_default(logs, || {
-        group.bench_function("observe_http, JSON logs (default)", |b| {
+        group.bench_function("ObserveHttp, JSON logs (default)", |b| {
             b.iter(|| call!(observed, false))
         });
-        group.bench_function("observe_http, JSON logs, traceparent", |b| {
+        group.bench_function("ObserveHttp, JSON logs, traceparent", |b| {
             b.iter(|| call!(observed, true))
         });
     });
@@ -109,7 +109,7 @@ fn bench(c: &mut Criterion) {
         Some(&traces),
     );
     tracing::subscriber::with_default(exporting, || {
-        group.bench_function("observe_http, JSON logs, OTLP export", |b| {
+        group.bench_function("ObserveHttp, JSON logs, OTLP export", |b| {
             b.iter(|| call!(observed, true))
         });
     });

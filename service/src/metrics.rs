@@ -16,7 +16,7 @@ use crate::contract::metrics::{
 mod http;
 mod per_thread;
 mod table;
-pub use http::{observe_http, HttpMetrics};
+pub use http::{HttpMetrics, ObserveHttp};
 pub use table::contract_markdown;
 
 /// All metrics of one shop.

@@ -24,7 +24,7 @@ use tokio::sync::Notify;
 use crate::{
     configuration::{RateLimit, Settings, Telemetry},
     faults::{inject_faults, FaultStore},
-    metrics::{observe_http, Metrics},
+    metrics::{Metrics, ObserveHttp},
     routes::{self, ProductPages},
     storage::{Category, Database},
     templates,
@@ -239,7 +239,10 @@ fn public_server(
             .wrap(Condition::new(rate_limited, Governor::new(&governor)))
             .wrap(security_headers())
             .wrap(from_fn(inject_faults))
-            .wrap(Condition::new(observed, from_fn(observe_http)))
+            .wrap(Condition::new(
+                observed,
+                ObserveHttp::new(&state.metrics.http),
+            ))
     })
     .listen(listener)?
     .workers(workers)

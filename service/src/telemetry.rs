@@ -25,7 +25,7 @@ use tracing_subscriber::{
 
 pub(crate) use access::access_log;
 pub use json::JsonLayer;
-pub(crate) use request::{in_trace, record_response, request_trace};
+pub(crate) use request::{record_response, request_trace, RequestTrace};
 pub use stdout::Stdout;
 pub use traces::{TraceExport, SERVICE_NAME};
 

@@ -1,19 +1,33 @@
-//! Request metrics and the access log, as one middleware on the public app.
+//! Request metrics and the access log, as one middleware on the public app:
+//! [`ObserveHttp`].
 
-use std::{cell::RefCell, sync::Arc, time::Instant};
+use std::{
+    cell::RefCell,
+    future::{ready, Future, Ready},
+    pin::Pin,
+    rc::Rc,
+    sync::Arc,
+    task::{ready, Context, Poll},
+    time::Instant,
+};
 
 use actix_web::{
-    body::MessageBody,
-    dev::{ServiceRequest, ServiceResponse},
+    dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform},
     http::Method,
-    middleware::Next,
-    web, Error,
+    Error,
 };
 use foldhash::{HashMap, HashSet};
+use pin_project_lite::pin_project;
 use prometheus::Registry;
 
-use super::{per_thread::RequestSeries, register};
-use crate::{contract::metrics::UNMATCHED_ROUTE, startup::AppState, telemetry};
+use super::{
+    per_thread::{InFlight, RequestSeries},
+    register,
+};
+use crate::{
+    contract::metrics::UNMATCHED_ROUTE,
+    telemetry::{self, RequestTrace},
+};
 
 /// `http_server_request_duration_seconds` and `http_server_active_requests`,
 /// counted per worker thread (see [`RequestSeries`]).
@@ -102,36 +116,117 @@ fn route_of(req: &ServiceRequest) -> Arc<str> {
     })
 }
 
-/// Records every request by method, route pattern (never the raw path) and
-/// status, runs it inside its trace, and writes one access-log line (inside
-/// the trace, so it carries the trace id).
-pub async fn observe_http(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next.call(req).await;
-    };
-    let started = Instant::now();
-    let method = method_label(req.method());
-    let route = route_of(&req);
-    let trace = telemetry::request_trace(&req, method, &route);
-    telemetry::in_trace(&trace, async {
-        let in_flight = state.metrics.http.series.in_flight(method, &route);
+/// The middleware that records every request by method, route pattern
+/// (never the raw path) and status, runs it inside its trace, and writes
+/// one access-log line (inside the trace, so it carries the trace id).
+///
+/// Written as a `Transform` rather than with `from_fn`: its future is the
+/// inner service's with a few fields beside it, where `from_fn` boxes two
+/// futures per request and finds the metrics in the app data each time.
+pub struct ObserveHttp {
+    series: RequestSeries,
+}
 
-        let result = next.call(req).await;
+impl ObserveHttp {
+    pub fn new(metrics: &HttpMetrics) -> Self {
+        ObserveHttp {
+            series: metrics.series.clone(),
+        }
+    }
+}
 
+impl<S, B> Transform<S, ServiceRequest> for ObserveHttp
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Transform = ObserveHttpService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(ObserveHttpService {
+            service,
+            // Once per worker: each request's future holds a count of it,
+            // which no other thread touches.
+            series: Rc::new(self.series.clone()),
+        }))
+    }
+}
+
+/// [`ObserveHttp`] around one worker's app.
+pub struct ObserveHttpService<S> {
+    service: S,
+    series: Rc<RequestSeries>,
+}
+
+impl<S, B> Service<ServiceRequest> for ObserveHttpService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Future = Observed<S::Future>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let started = Instant::now();
+        let method = method_label(req.method());
+        let route = route_of(&req);
+        let trace = telemetry::request_trace(&req, method, &route);
+        let in_flight = RequestSeries::in_flight(self.series.clone(), method, route);
+        let future = {
+            let _entered = trace.enter();
+            self.service.call(req)
+        };
+        Observed {
+            future,
+            trace,
+            in_flight,
+            started,
+        }
+    }
+}
+
+pin_project! {
+    /// A request's future, observed: polled inside the request's trace, and
+    /// recorded and logged when it is done.
+    pub struct Observed<F> {
+        #[pin]
+        future: F,
+        trace: RequestTrace,
+        in_flight: InFlight<Rc<RequestSeries>>,
+        started: Instant,
+    }
+}
+
+impl<F, B> Future for Observed<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let _entered = this.trace.enter();
+        let result = ready!(this.future.poll(cx));
         let status = match &result {
             Ok(response) => response.status(),
             Err(error) => error.as_response_error().status_code(),
         };
-        let elapsed = started.elapsed();
-        in_flight.finish(status, elapsed.as_secs_f64());
-        telemetry::record_response(&trace, status);
-        telemetry::access_log(method, &route, status, elapsed);
-        result
-    })
-    .await
+        let elapsed = this.started.elapsed();
+        this.in_flight.finish(status, elapsed.as_secs_f64());
+        telemetry::record_response(this.trace, status);
+        telemetry::access_log(
+            this.in_flight.method(),
+            this.in_flight.route(),
+            status,
+            elapsed,
+        );
+        Poll::Ready(result)
+    }
 }
 
 #[cfg(test)]

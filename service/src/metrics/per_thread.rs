@@ -8,6 +8,7 @@
 //! compares the two).
 
 use std::{
+    borrow::Borrow,
     collections::{BTreeMap, HashMap},
     sync::{Arc, Mutex, MutexGuard},
 };
@@ -138,14 +139,16 @@ impl RequestSeries {
 
     /// Counts a request as active until the guard is finished or dropped,
     /// on this thread (actix runs a request on the worker that accepted it).
-    pub(super) fn in_flight<'a>(
-        &'a self,
+    /// The guard holds `series` as it is given: a reference, or an `Rc`
+    /// where it must outlive the caller (a request's future).
+    pub(super) fn in_flight<S: Borrow<RequestSeries>>(
+        series: S,
         method: &'static str,
-        route: &'a Arc<str>,
-    ) -> InFlight<'a> {
-        self.mine().route(route).add_active(method, 1);
+        route: Arc<str>,
+    ) -> InFlight<S> {
+        series.borrow().mine().route(&route).add_active(method, 1);
         InFlight {
-            series: self,
+            series,
             method,
             route,
             finished: false,
@@ -225,29 +228,41 @@ impl RouteCounts {
 /// A request counted in `http_server_active_requests`. Finishing it records
 /// its duration and takes it off in one go; dropping it unfinished (the
 /// client went away and the handler future was dropped) only takes it off.
-pub(super) struct InFlight<'a> {
-    series: &'a RequestSeries,
+pub(super) struct InFlight<S: Borrow<RequestSeries>> {
+    series: S,
     method: &'static str,
-    route: &'a Arc<str>,
+    route: Arc<str>,
     finished: bool,
 }
 
-impl InFlight<'_> {
-    pub(super) fn finish(mut self, status: StatusCode, seconds: f64) {
-        self.finished = true;
-        let mut counts = self.series.mine();
-        let route = counts.route(self.route);
+impl<S: Borrow<RequestSeries>> InFlight<S> {
+    pub(super) fn method(&self) -> &'static str {
+        self.method
+    }
+
+    pub(super) fn route(&self) -> &str {
+        &self.route
+    }
+
+    /// Records the request's answer; only the first call counts.
+    pub(super) fn finish(&mut self, status: StatusCode, seconds: f64) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
+        let mut counts = self.series.borrow().mine();
+        let route = counts.route(&self.route);
         route.add_active(self.method, -1);
         route.observe(self.method, status, seconds);
     }
 }
 
-impl Drop for InFlight<'_> {
+impl<S: Borrow<RequestSeries>> Drop for InFlight<S> {
     fn drop(&mut self) {
         if !self.finished {
             self.series
+                .borrow()
                 .mine()
-                .route(self.route)
+                .route(&self.route)
                 .add_active(self.method, -1);
         }
     }
@@ -383,14 +398,15 @@ mod tests {
             for _ in 0..3 {
                 scope.spawn(|| {
                     for (method, route, status, seconds) in observations {
-                        series.in_flight(method, route).finish(status, seconds);
+                        RequestSeries::in_flight(&series, method, route.clone())
+                            .finish(status, seconds);
                         // A request whose client went away: off again, unrecorded.
-                        drop(series.in_flight(method, route));
+                        drop(RequestSeries::in_flight(&series, method, route.clone()));
                     }
                 });
             }
         });
-        let _still_running = series.in_flight("GET", &product);
+        let _still_running = RequestSeries::in_flight(&series, "GET", product.clone());
 
         let expected_observations: Vec<_> = (0..3)
             .flat_map(|_| observations)

@@ -5,7 +5,7 @@
 //! formats every span's fields into a string when the span is created, which
 //! the shop would pay for on every request and database query without ever
 //! printing it. This layer never looks at spans: the trace ids are those of
-//! the request the thread is serving (see `request::in_trace`).
+//! the request the thread is serving (see `RequestTrace::enter`).
 
 use std::{cell::RefCell, fmt, io::Write};
 

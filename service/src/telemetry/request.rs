@@ -4,9 +4,6 @@
 use std::{
     cell::{Cell, RefCell},
     fmt,
-    future::Future,
-    pin::Pin,
-    task::{self, Poll},
 };
 
 use actix_web::{
@@ -121,32 +118,24 @@ pub(crate) fn request_trace(
     RequestTrace { span, ids }
 }
 
-/// Runs a request's future inside its trace: for every poll its ids are
-/// this thread's current ones and its span (if any) is entered, so that the
-/// request's log lines and database spans belong to it.
-///
-/// Unlike `tracing::Instrumented` it borrows the trace, so the request can
-/// record its answer on the same span without a clone, and it does not
-/// enter the span once more to drop the finished future.
-pub(crate) async fn in_trace<F: Future>(trace: &RequestTrace, future: F) -> F::Output {
-    let future = std::pin::pin!(future);
-    InTrace { trace, future }.await
-}
-
-struct InTrace<'a, F> {
-    trace: &'a RequestTrace,
-    future: Pin<&'a mut F>,
-}
-
-impl<F: Future> Future for InTrace<'_, F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<F::Output> {
-        let this = &mut *self;
-        let _entered = this.trace.span.enter();
-        let _current = Current::set(this.trace.ids);
-        this.future.as_mut().poll(cx)
+impl RequestTrace {
+    /// Makes this the request the thread is serving until the guard drops:
+    /// log lines written meanwhile carry its ids, and its span (if any) is
+    /// entered, so that the request's database spans are its children.
+    /// A request's future is polled inside it, every time.
+    pub(crate) fn enter(&self) -> Entered<'_> {
+        Entered {
+            _current: Current::set(self.ids),
+            _span: self.span.enter(),
+        }
     }
+}
+
+/// The guard of [`RequestTrace::enter`]; the previous ids are back, and the
+/// span exited, when it drops.
+pub(crate) struct Entered<'a> {
+    _current: Current,
+    _span: tracing::span::Entered<'a>,
 }
 
 /// This thread's current ids while it lives; the previous ones after.
@@ -211,7 +200,9 @@ fn protocol_version(version: Version) -> &'static str {
 fn incoming_context(headers: &HeaderMap) -> Option<opentelemetry::Context> {
     // A `&str` key would be parsed into a header name on every request.
     const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-    if !headers.contains_key(TRACEPARENT) {
+    // Most requests carry none, and going through their dozen headers or
+    // fewer costs less than hashing the name (SipHash) to look it up.
+    if !headers.keys().any(|name| *name == TRACEPARENT) {
         return None;
     }
     let context = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
@@ -264,10 +255,8 @@ mod tests {
     }
 
     fn serve<T>(trace: &RequestTrace, inside: impl FnOnce() -> T) -> T {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(in_trace(trace, async { inside() }))
+        let _entered = trace.enter();
+        inside()
     }
 
     /// A line logged inside the trace of `request`.
