@@ -179,8 +179,7 @@ pub fn markdown(results: &Results) -> String {
         let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
     };
     row(&mut out, "telemetry cost (product page, on vs off)", &|b| {
-        b.telemetry_cost
-            .map_or_else(|| "–".to_owned(), |c| format!("{:.1} %", c * 100.0))
+        b.telemetry_cost.map_or_else(|| "–".to_owned(), percent)
     });
     row(
         &mut out,
@@ -251,6 +250,18 @@ pub fn splice(readme: &str, markdown: &str) -> Option<String> {
     ))
 }
 
+/// A share with one decimal: 0.0375 → "3.8 %". A cost the noise made
+/// slightly negative keeps its sign (-0.3 %), but one that rounds to zero
+/// is 0.0 %, not "-0.0 %".
+pub fn percent(share: f64) -> String {
+    let rounded = (share * 1000.0).round() / 10.0;
+    if rounded == 0.0 {
+        "0.0 %".to_owned()
+    } else {
+        format!("{rounded:.1} %")
+    }
+}
+
 /// 12345.6 → "12,346".
 fn thousands(value: f64) -> String {
     let digits = format!("{:.0}", value.max(0.0));
@@ -293,6 +304,14 @@ mod tests {
             "README.md's performance section differs from bench/results/results.json: \
              run bench/run.sh, or splice the results again"
         );
+    }
+
+    #[test]
+    fn shares_round_to_one_decimal_and_never_show_minus_zero() {
+        assert_eq!(percent(0.037_576), "3.8 %");
+        assert_eq!(percent(-0.000_272), "0.0 %");
+        assert_eq!(percent(-0.012), "-1.2 %");
+        assert_eq!(percent(0.0), "0.0 %");
     }
 
     #[test]

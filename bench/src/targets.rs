@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{Backend, Kind, Results};
+use crate::report::{percent, Backend, Kind, Results};
 
 /// Product page: at least this share of the reference handler's rate…
 pub const PRODUCT_SHARE: f64 = 0.30;
@@ -80,7 +80,7 @@ pub fn judge(results: &Results) -> Vec<Verdict> {
                 backend.label(),
                 TELEMETRY_COST * 100.0
             ),
-            cost.map_or_else(not_measured, |c| format!("{:.1} %", c * 100.0)),
+            cost.map_or_else(not_measured, percent),
             cost.is_some_and(|c| c <= TELEMETRY_COST),
         ));
     }
