@@ -176,7 +176,7 @@ where
         let method = method_label(req.method());
         let route = route_of(&req);
         let trace = telemetry::request_trace(&req, method, &route);
-        let in_flight = RequestSeries::in_flight(self.series.clone(), method, route);
+        let in_flight = self.series.in_flight(method, route);
         let future = {
             let _entered = trace.enter();
             self.service.call(req)
@@ -197,7 +197,7 @@ pin_project! {
         #[pin]
         future: F,
         trace: RequestTrace,
-        in_flight: InFlight<Rc<RequestSeries>>,
+        in_flight: InFlight,
         started: Instant,
     }
 }

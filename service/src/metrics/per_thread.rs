@@ -8,8 +8,8 @@
 //! compares the two).
 
 use std::{
-    borrow::Borrow,
     collections::{BTreeMap, HashMap},
+    rc::Rc,
     sync::{Arc, Mutex, MutexGuard},
 };
 
@@ -139,16 +139,12 @@ impl RequestSeries {
 
     /// Counts a request as active until the guard is finished or dropped,
     /// on this thread (actix runs a request on the worker that accepted it).
-    /// The guard holds `series` as it is given: a reference, or an `Rc`
-    /// where it must outlive the caller (a request's future).
-    pub(super) fn in_flight<S: Borrow<RequestSeries>>(
-        series: S,
-        method: &'static str,
-        route: Arc<str>,
-    ) -> InFlight<S> {
-        series.borrow().mine().route(&route).add_active(method, 1);
+    /// Each worker holds the series in an `Rc` of its own, so the guard (kept
+    /// in the request's future) counts a reference no other thread touches.
+    pub(super) fn in_flight(self: &Rc<Self>, method: &'static str, route: Arc<str>) -> InFlight {
+        self.mine().route(&route).add_active(method, 1);
         InFlight {
-            series,
+            series: self.clone(),
             method,
             route,
             finished: false,
@@ -228,14 +224,14 @@ impl RouteCounts {
 /// A request counted in `http_server_active_requests`. Finishing it records
 /// its duration and takes it off in one go; dropping it unfinished (the
 /// client went away and the handler future was dropped) only takes it off.
-pub(super) struct InFlight<S: Borrow<RequestSeries>> {
-    series: S,
+pub(super) struct InFlight {
+    series: Rc<RequestSeries>,
     method: &'static str,
     route: Arc<str>,
     finished: bool,
 }
 
-impl<S: Borrow<RequestSeries>> InFlight<S> {
+impl InFlight {
     pub(super) fn method(&self) -> &'static str {
         self.method
     }
@@ -249,18 +245,17 @@ impl<S: Borrow<RequestSeries>> InFlight<S> {
         if std::mem::replace(&mut self.finished, true) {
             return;
         }
-        let mut counts = self.series.borrow().mine();
+        let mut counts = self.series.mine();
         let route = counts.route(&self.route);
         route.add_active(self.method, -1);
         route.observe(self.method, status, seconds);
     }
 }
 
-impl<S: Borrow<RequestSeries>> Drop for InFlight<S> {
+impl Drop for InFlight {
     fn drop(&mut self) {
         if !self.finished {
             self.series
-                .borrow()
                 .mine()
                 .route(&self.route)
                 .add_active(self.method, -1);
@@ -397,16 +392,19 @@ mod tests {
         std::thread::scope(|scope| {
             for _ in 0..3 {
                 scope.spawn(|| {
+                    // Each thread its own Rc, as each worker has.
+                    let series = Rc::new(series.clone());
                     for (method, route, status, seconds) in observations {
-                        RequestSeries::in_flight(&series, method, route.clone())
+                        series
+                            .in_flight(method, route.clone())
                             .finish(status, seconds);
                         // A request whose client went away: off again, unrecorded.
-                        drop(RequestSeries::in_flight(&series, method, route.clone()));
+                        drop(series.in_flight(method, route.clone()));
                     }
                 });
             }
         });
-        let _still_running = RequestSeries::in_flight(&series, "GET", product.clone());
+        let _still_running = Rc::new(series.clone()).in_flight("GET", product.clone());
 
         let expected_observations: Vec<_> = (0..3)
             .flat_map(|_| observations)
