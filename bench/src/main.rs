@@ -34,6 +34,10 @@ struct Cli {
     /// wrk threads.
     #[arg(long, default_value_t = 2)]
     threads: u32,
+    /// loadgen's threads (`loadgen --threads`): one is its most requests
+    /// per second on a machine it shares with the server.
+    #[arg(long, default_value_t = 1)]
+    loadgen_threads: u32,
     /// Seconds per run.
     #[arg(long, default_value_t = 10)]
     duration: u64,
@@ -79,6 +83,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             shop: cli.binaries.join("shop"),
             reference: cli.binaries.join("bench-reference"),
             loadgen: cli.binaries.join("loadgen"),
+            loadgen_threads: cli.loadgen_threads,
             postgres_admin_url: cli.postgres,
             load: Load {
                 connections: cli.connections,

@@ -103,6 +103,10 @@ pub struct LoadgenFigures {
 pub struct Settings {
     pub connections: u32,
     pub threads: u32,
+    /// `loadgen --threads`; none in runs from before the option, which
+    /// ran one thread per core.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loadgen_threads: Option<u32>,
     pub duration_seconds: u64,
     pub rounds: u32,
     /// When the run began (UTC).
@@ -212,11 +216,14 @@ pub fn markdown(results: &Results) -> String {
         let _ = writeln!(
             out,
             "\nLoad generators against the reference handler, {} connections each: wrk {} req/s \
-             ({} per CPU-second it used), `loadgen flood` {} req/s ({} per CPU-second): \
+             ({} per CPU-second it used), `loadgen{} flood` {} req/s ({} per CPU-second): \
              {:.1} % of wrk's rate.",
             s.connections,
             thousands(l.wrk_requests_per_second),
             thousands(l.wrk_requests_per_cpu_second),
+            s.loadgen_threads
+                .map(|n| format!(" --threads {n}"))
+                .unwrap_or_default(),
             thousands(l.loadgen_requests_per_second),
             thousands(l.loadgen_requests_per_cpu_second),
             l.share * 100.0
@@ -304,6 +311,21 @@ mod tests {
             "README.md's performance section differs from bench/results/results.json: \
              run bench/run.sh, or splice the results again"
         );
+    }
+
+    /// Results from before `--threads` say nothing of loadgen's threads;
+    /// newer ones name them in the sentence comparing it with wrk.
+    #[test]
+    fn the_loadgen_sentence_names_its_threads_when_the_run_recorded_them() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let json = std::fs::read_to_string(dir.join("results/results.json")).unwrap();
+        let mut results: Results = serde_json::from_str(&json).unwrap();
+        results.settings.loadgen_threads = None;
+        assert!(markdown(&results).contains("`loadgen flood`"));
+        results.settings.loadgen_threads = Some(1);
+        assert!(markdown(&results).contains("`loadgen --threads 1 flood`"));
+        let json = serde_json::to_string(&results).unwrap();
+        assert!(json.contains(r#""loadgen_threads":1"#), "{json}");
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub struct Options {
     pub shop: PathBuf,
     pub reference: PathBuf,
     pub loadgen: PathBuf,
+    pub loadgen_threads: u32,
     /// A PostgreSQL URL whose user may create databases; the bench makes
     /// and drops one of its own.
     pub postgres_admin_url: String,
@@ -92,6 +93,7 @@ pub fn run(options: &Options) -> anyhow::Result<Results> {
         settings: Settings {
             connections: options.load.connections,
             threads: options.load.threads,
+            loadgen_threads: Some(options.loadgen_threads),
             duration_seconds: options.load.duration.as_secs(),
             rounds: options.rounds,
             started,
@@ -155,7 +157,7 @@ fn measure(
             .or_default()
             .push(m);
 
-        let flood = loadgen_flood(&options.loadgen, &reference.url(""), load)?;
+        let flood = loadgen_flood(options, &reference.url(""), load)?;
         eprintln!(
             "round {}/{}: loadgen flood: {:.0} req/s",
             round + 1,
@@ -357,9 +359,11 @@ fn subject(
 }
 
 /// `loadgen flood` against `host`: (requests per second, requests, CPU seconds).
-fn loadgen_flood(loadgen: &Path, host: &str, load: &Load) -> anyhow::Result<(f64, f64, f64)> {
+fn loadgen_flood(options: &Options, host: &str, load: &Load) -> anyhow::Result<(f64, f64, f64)> {
+    let loadgen = &options.loadgen;
     let cpu_before = children_cpu()?;
     let output = Command::new(loadgen)
+        .arg(format!("--threads={}", options.loadgen_threads))
         .args(["flood", "--host", host])
         .arg(format!("--users={}", load.connections))
         .arg(format!("--run-time={}s", load.duration.as_secs().max(1)))

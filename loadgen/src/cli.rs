@@ -1,5 +1,6 @@
 //! The command line: `loadgen run`, `loadgen capacity`, `loadgen hpa`.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,6 +23,10 @@ use crate::slo::source::SloFile;
 #[derive(Debug, Parser)]
 #[command(name = "loadgen", version)]
 pub struct Cli {
+    /// Threads the users run on. One is the most requests per second when
+    /// loadgen shares its machine with the shop. Default: one per core.
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<NonZeroUsize>,
     #[command(subcommand)]
     pub command: Command,
 }

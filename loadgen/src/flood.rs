@@ -1,7 +1,8 @@
 //! `loadgen flood`: every user sends one GET as fast as it can, with no think
 //! time and no checks of the answer. It measures loadgen itself (the Goose
-//! engine and the users' HTTP client the scenarios use), not the shop:
-//! `bench/run.sh` runs it against a trivial handler beside wrk.
+//! engine, without its books of requests, and the users' HTTP client the
+//! scenarios use), not the shop: `bench/run.sh` runs it against a trivial
+//! handler beside wrk.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -73,7 +74,12 @@ pub async fn flood(options: &FloodOptions) -> Result<FloodResult> {
             let (tally, path) = (tally.clone(), path.clone());
             Box::pin(async move {
                 tally.first_ns.fetch_min(tally.now_ns(), Ordering::Relaxed);
-                let goose = user.get(&path).await?;
+                let builder = common::request_builder(user, reqwest::Method::GET, &path)?;
+                let request = GooseRequest::builder()
+                    .path(&*path)
+                    .set_request_builder(builder)
+                    .build();
+                let goose = user.request(request).await?;
                 tally.requests.fetch_add(1, Ordering::Relaxed);
                 if !goose.request.success {
                     tally.failures.fetch_add(1, Ordering::Relaxed);
@@ -93,11 +99,10 @@ pub async fn flood(options: &FloodOptions) -> Result<FloodResult> {
     config.increase_rate = Some((options.users * 10).to_string());
     config.run_time = Some(options.run_time.as_secs().max(1).to_string());
     config.no_print_metrics = true;
-    // One transaction in one scenario, and the result is the users' own
-    // tally: Goose's per-transaction and per-scenario books (kept per
-    // request) would add nothing.
-    config.no_transaction_metrics = true;
-    config.no_scenario_metrics = true;
+    // The result is the users' own tally: Goose's books of requests,
+    // transactions and scenarios (kept per request, and sent to its
+    // aggregating task) would add nothing to it.
+    config.no_metrics = true;
     config.no_error_summary = true;
     config.quiet = 1;
     GooseAttack::initialize_with_config(config)?

@@ -7,7 +7,8 @@
 //! - [`slo`]: `alerts/slo.yaml` turned into Goose thresholds and verdicts;
 //! - [`run`], [`capacity`], [`hpa`]: the three subcommands ([`cli`]);
 //! - [`flood`]: one GET flat out, to measure loadgen itself (`bench/`);
-//! - [`report`]: the Markdown and JSON summary beside Goose's reports.
+//! - [`report`]: the Markdown and JSON summary beside Goose's reports;
+//! - [`runtime`]: the threads the users run on (`--threads`).
 
 pub mod attack;
 pub mod capacity;
@@ -20,6 +21,7 @@ pub mod progress;
 pub mod report;
 pub mod routes;
 pub mod run;
+pub mod runtime;
 pub mod scenarios;
 pub mod slo;
 pub mod trace;

@@ -9,9 +9,18 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    match loadgen::runtime::build(cli.threads) {
+        Ok(runtime) => runtime.block_on(run(cli)),
+        Err(error) => {
+            eprintln!("error: starting the async runtime: {error}");
+            ExitCode::from(loadgen::error::exit::ERROR)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> ExitCode {
     // Goose logs through the `log` crate with its own logger; this subscriber
     // only takes loadgen's own events (`RUST_LOG=loadgen=info` shows the slow
     // and failed requests with their trace ids) and leaves `log` alone.

@@ -52,6 +52,15 @@ impl Method {
         }
     }
 
+    pub(crate) fn http(self) -> reqwest::Method {
+        match self {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Delete => reqwest::Method::DELETE,
+        }
+    }
+
     pub(crate) fn goose(self) -> GooseMethod {
         match self {
             Method::Get => GooseMethod::Get,

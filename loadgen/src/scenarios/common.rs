@@ -8,6 +8,7 @@ use goose::goose::GooseResponse;
 use goose::metrics::GooseRequestMetric;
 use goose::prelude::*;
 use reqwest::header::{HeaderMap, LOCATION};
+use reqwest::RequestBuilder;
 
 use crate::progress::{self, SlowRequest};
 use crate::routes::Route;
@@ -54,9 +55,8 @@ pub(crate) async fn send(
     headers: &[(&str, &str)],
 ) -> Result<GooseResponse, Box<TransactionError>> {
     let trace = TraceParent::random();
-    let mut builder = user
-        .get_request_builder(&route.method.goose(), path)?
-        .header(TRACEPARENT, trace.to_string());
+    let mut builder =
+        request_builder(user, route.method.http(), path)?.header(TRACEPARENT, trace.to_string());
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
@@ -98,6 +98,22 @@ pub(crate) async fn send(
         );
     }
     Ok(goose)
+}
+
+/// A request for `path` on the user's host, with the user's client.
+///
+/// Goose's own builder (`GooseUser::get_request_builder`) parses the URL
+/// three times: to see whether `path` is absolute, to join it to the host,
+/// and again in the client from the joined text. Here it is joined once and
+/// the client takes the parsed URL (`url` and `idna` were 6 % of a flood's
+/// CPU in `perf`).
+pub(crate) fn request_builder(
+    user: &GooseUser,
+    method: reqwest::Method,
+    path: &str,
+) -> Result<RequestBuilder, Box<TransactionError>> {
+    let url = user.base_url.join(path).map_err(|e| Box::new(e.into()))?;
+    Ok(user.client.request(method, url))
 }
 
 /// A response whose status was as expected, read whole.

@@ -369,6 +369,58 @@ fn the_committed_hpa_is_what_loadgen_generates_from_the_committed_measurement() 
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_on_one_thread_counts_the_requests_the_shop_served() {
+    let _machine = exclusive().await;
+    let shop = spawn_shop().await;
+    let dir = tempfile::tempdir().unwrap();
+    let users = 4;
+    let ran = run_loadgen(
+        &[
+            "--threads",
+            "1",
+            "flood",
+            "--host",
+            &shop.address,
+            "--path",
+            "/product/chefs-knife",
+            "--users",
+            &users.to_string(),
+            "--run-time",
+            "2s",
+        ],
+        dir.path(),
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    let result: serde_json::Value =
+        serde_json::from_str(ran.stdout.lines().last().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}: {}", ran.output()));
+    let requests = result["requests"].as_f64().unwrap();
+    assert!(requests > 0.0, "{result}");
+    assert_eq!(result["failures"], 0, "{result}");
+    // Each user may leave one request unanswered when the flood stops.
+    let served = shop.served().await[&("GET".to_string(), "/product/{slug}".to_string())];
+    assert!(
+        (requests..=requests + f64::from(users)).contains(&served),
+        "the shop served {served}, the flood counted {requests}"
+    );
+}
+
+#[tokio::test]
+async fn zero_threads_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let ran = run_loadgen(
+        &["--threads", "0", "flood", "--host", "http://127.0.0.1:9"],
+        dir.path(),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(ran.code, Some(2), "{}", ran.output());
+    assert!(ran.stderr.contains("--threads"), "{}", ran.output());
+}
+
 #[tokio::test]
 async fn a_host_that_does_not_answer_is_exit_2_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
