@@ -34,8 +34,8 @@ struct Cli {
     /// wrk threads.
     #[arg(long, default_value_t = 2)]
     threads: u32,
-    /// loadgen's threads (`loadgen --threads`): one is its most requests
-    /// per second on a machine it shares with the server.
+    /// loadgen's threads (`loadgen --threads`): on a 2-core machine shared
+    /// with the server, one sent the most requests.
     #[arg(long, default_value_t = 1)]
     loadgen_threads: u32,
     /// Seconds per run.

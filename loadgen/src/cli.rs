@@ -1,4 +1,5 @@
-//! The command line: `loadgen run`, `loadgen capacity`, `loadgen hpa`.
+//! The command line: `loadgen run`, `loadgen capacity`, `loadgen hpa`,
+//! `loadgen flood`.
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -23,8 +24,9 @@ use crate::slo::source::SloFile;
 #[derive(Debug, Parser)]
 #[command(name = "loadgen", version)]
 pub struct Cli {
-    /// Threads the users run on. One is the most requests per second when
-    /// loadgen shares its machine with the shop. Default: one per core.
+    /// Threads the users run on: one per core by default. On a 2-core
+    /// machine shared with the server, one thread sent the most requests
+    /// in `loadgen flood`.
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<NonZeroUsize>,
     #[command(subcommand)]

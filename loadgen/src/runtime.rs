@@ -11,6 +11,8 @@ use std::num::NonZeroUsize;
 
 use tokio::runtime::{Builder, Runtime};
 
+/// One thread: a current-thread runtime; more: that many workers; none:
+/// tokio's default of one worker per core.
 pub fn build(threads: Option<NonZeroUsize>) -> std::io::Result<Runtime> {
     let mut builder = match threads.map(NonZeroUsize::get) {
         Some(1) => Builder::new_current_thread(),
