@@ -157,7 +157,7 @@ fn measure(
             .or_default()
             .push(m);
 
-        let flood = loadgen_flood(options, &reference.url(""), load)?;
+        let flood = loadgen_flood(options, &reference.url(""))?;
         eprintln!(
             "round {}/{}: loadgen flood: {:.0} req/s",
             round + 1,
@@ -359,8 +359,8 @@ fn subject(
 }
 
 /// `loadgen flood` against `host`: (requests per second, requests, CPU seconds).
-fn loadgen_flood(options: &Options, host: &str, load: &Load) -> anyhow::Result<(f64, f64, f64)> {
-    let loadgen = &options.loadgen;
+fn loadgen_flood(options: &Options, host: &str) -> anyhow::Result<(f64, f64, f64)> {
+    let (loadgen, load) = (&options.loadgen, &options.load);
     let cpu_before = children_cpu()?;
     let output = Command::new(loadgen)
         .arg(format!("--threads={}", options.loadgen_threads))
