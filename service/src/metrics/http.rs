@@ -6,7 +6,7 @@ use std::{
     future::{ready, Future, Ready},
     pin::Pin,
     rc::Rc,
-    sync::Arc,
+    sync::{LazyLock, Mutex},
     task::{ready, Context, Poll},
     time::Instant,
 };
@@ -16,12 +16,13 @@ use actix_web::{
     http::Method,
     Error,
 };
-use foldhash::{HashMap, HashSet};
+use foldhash::HashMap;
 use pin_project_lite::pin_project;
 use prometheus::Registry;
+use std::collections::HashSet;
 
 use super::{
-    per_thread::{InFlight, RequestSeries},
+    per_thread::{InFlight, RequestSeries, WorkerSeries},
     register,
 };
 use crate::{
@@ -66,52 +67,53 @@ fn method_label(method: &Method) -> &'static str {
 /// it starts over, so that a scanner's endless paths cannot grow it.
 const REMEMBERED_PATHS: usize = 1024;
 
-/// What each worker thread remembers of routes.
-#[derive(Default)]
-struct Routes {
-    /// Route pattern by path, per app (keyed by the address of its route
-    /// map). Hashed with foldhash: randomly seeded like the standard
-    /// SipHash, since the paths are the clients', and cheaper.
-    by_path: HashMap<usize, HashMap<String, Arc<str>>>,
-    /// One shared copy of each pattern, so that the request metrics can
-    /// find a route's series by pointer.
-    patterns: HashSet<Arc<str>>,
+thread_local! {
+    /// The route pattern by path, per app (keyed by the address of its
+    /// route map), as each worker thread remembers it. Hashed with foldhash:
+    /// randomly seeded like the standard SipHash, since the paths are the
+    /// clients', and cheaper.
+    static ROUTES: RefCell<HashMap<usize, HashMap<String, &'static str>>> = RefCell::default();
 }
 
-thread_local! {
-    static ROUTES: RefCell<Routes> = RefCell::default();
+/// Every route pattern seen, each kept once for the life of the process:
+/// they are the app's own, a few dozen, so a request can carry its pattern
+/// as a `&'static str`, with no reference count to update, and the request
+/// metrics can find its series by pointer.
+static PATTERNS: LazyLock<Mutex<HashSet<&'static str>>> = LazyLock::new(Mutex::default);
+
+fn interned(pattern: &str) -> &'static str {
+    let mut patterns = PATTERNS.lock().unwrap_or_else(|e| e.into_inner());
+    match patterns.get(pattern) {
+        Some(&known) => known,
+        None => {
+            let pattern: &'static str = Box::leak(pattern.into());
+            patterns.insert(pattern);
+            pattern
+        }
+    }
 }
 
 /// The route pattern of a request (`/product/{slug}`), never its raw path.
 /// actix finds it by matching the path against every route once more, which
 /// cost a twentieth of a cached product page; the answer for a path never
 /// changes, so each worker thread remembers it.
-fn route_of(req: &ServiceRequest) -> Arc<str> {
+fn route_of(req: &ServiceRequest) -> &'static str {
     let app = std::ptr::from_ref(req.resource_map()) as usize;
     ROUTES.with(|routes| {
-        let Routes { by_path, patterns } = &mut *routes.borrow_mut();
+        let by_app = &mut *routes.borrow_mut();
         // Apps come and go only in tests; keep a few.
-        if by_path.len() >= 16 && !by_path.contains_key(&app) {
-            by_path.clear();
+        if by_app.len() >= 16 && !by_app.contains_key(&app) {
+            by_app.clear();
         }
-        let paths = by_path.entry(app).or_default();
-        if let Some(route) = paths.get(req.path()) {
-            return route.clone();
+        let paths = by_app.entry(app).or_default();
+        if let Some(&route) = paths.get(req.path()) {
+            return route;
         }
         if paths.len() >= REMEMBERED_PATHS {
             paths.clear();
         }
-        let pattern = req.match_pattern();
-        let pattern = pattern.as_deref().unwrap_or(UNMATCHED_ROUTE);
-        let route = match patterns.get(pattern) {
-            Some(route) => route.clone(),
-            None => {
-                let route: Arc<str> = pattern.into();
-                patterns.insert(route.clone());
-                route
-            }
-        };
-        paths.insert(req.path().to_owned(), route.clone());
+        let route = interned(req.match_pattern().as_deref().unwrap_or(UNMATCHED_ROUTE));
+        paths.insert(req.path().to_owned(), route);
         route
     })
 }
@@ -148,9 +150,8 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(ObserveHttpService {
             service,
-            // Once per worker: each request's future holds a count of it,
-            // which no other thread touches.
-            series: Rc::new(self.series.clone()),
+            // Once per worker, on the worker's thread.
+            series: self.series.worker(),
         }))
     }
 }
@@ -158,7 +159,7 @@ where
 /// [`ObserveHttp`] around one worker's app.
 pub struct ObserveHttpService<S> {
     service: S,
-    series: Rc<RequestSeries>,
+    series: Rc<WorkerSeries>,
 }
 
 impl<S, B> Service<ServiceRequest> for ObserveHttpService<S>
@@ -175,7 +176,7 @@ where
         let started = Instant::now();
         let method = method_label(req.method());
         let route = route_of(&req);
-        let trace = telemetry::request_trace(&req, method, &route);
+        let trace = telemetry::request_trace(&req, method, route);
         let in_flight = self.series.in_flight(method, route);
         let future = {
             let _entered = trace.enter();

@@ -3,14 +3,19 @@
 //!
 //! The `prometheus` crate's vectors find a series by hashing its label
 //! values (SipHash) under a lock every worker shares, and count with atomics
-//! every worker shares. Here each thread counts under a lock that only it
-//! and the scrape ever take, and the exposition is the same (a test below
-//! compares the two).
+//! every worker shares. Here each worker finds its series in a list only it
+//! reads, without a lock, and counts in atomics only it writes, with plain
+//! loads and stores; the scrape reads them. The exposition is the same (a
+//! test below compares the two).
 
 use std::{
+    cell::RefCell,
     collections::{BTreeMap, HashMap},
     rc::Rc,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{
+        atomic::{AtomicI64, AtomicU64, Ordering},
+        Arc, Mutex, MutexGuard,
+    },
 };
 
 use actix_web::http::StatusCode;
@@ -18,7 +23,6 @@ use prometheus::{
     core::{Collector, Desc},
     proto::{self, MetricFamily, MetricType},
 };
-use thread_local::ThreadLocal;
 
 use crate::contract::metrics::{labels, names, LATENCY_BUCKETS};
 
@@ -28,49 +32,90 @@ pub(super) struct RequestSeries(Arc<Shared>);
 
 struct Shared {
     descs: [Desc; 2],
-    threads: ThreadLocal<Mutex<Counts>>,
+    /// Every worker's series, for the scrape. A worker's are never dropped:
+    /// its counts must not go backwards.
+    workers: Mutex<Vec<Arc<Mutex<Vec<Series>>>>>,
 }
 
-/// One thread's counts, by route pattern first (the key a request has at
-/// hand), then by method and status (a handful per route).
-#[derive(Default)]
-struct Counts {
-    /// A few dozen at most: route patterns are the app's own, not a
-    /// client's. Found by pointer first, since the middleware hands over the
-    /// one shared copy of each pattern, so most lookups compare no text.
-    by_route: Vec<(Arc<str>, RouteCounts)>,
+/// The series of one method and route on one worker.
+#[derive(Clone)]
+struct Series {
+    method: &'static str,
+    route: &'static str,
+    active: Arc<AtomicI64>,
+    /// By status: a handful per route.
+    durations: Vec<(StatusCode, Arc<Durations>)>,
 }
 
-#[derive(Default)]
-struct RouteCounts {
-    durations: Vec<(&'static str, StatusCode, Durations)>,
-    active: Vec<(&'static str, i64)>,
+/// One worker's series: the worker's own copy, which it reads without a
+/// lock, and the list the scrape reads, which the worker adds to (under its
+/// lock) only when a request brings a method, route or status it has not
+/// seen. Held in an `Rc`, which cannot leave the worker's thread: the one
+/// writer of its counts.
+pub(super) struct WorkerSeries {
+    mine: RefCell<Vec<Series>>,
+    shared: Arc<Mutex<Vec<Series>>>,
 }
 
+/// Observations per bucket of [`LATENCY_BUCKETS`], written only by the
+/// worker that owns them.
 struct Durations {
-    /// Observations per bucket of [`LATENCY_BUCKETS`], not cumulative; the
-    /// `+Inf` bucket is `count`.
+    /// Not cumulative, and one more than [`LATENCY_BUCKETS`]: the last
+    /// counts what is above them all. The count is their sum, so a scrape
+    /// that reads them while the worker counts never sees a bucket hold
+    /// more than `+Inf`.
+    buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
+    /// The `f64` sum, as bits.
+    sum: AtomicU64,
+}
+
+impl Durations {
+    fn new() -> Self {
+        Durations {
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            sum: AtomicU64::new(0.0_f64.to_bits()),
+        }
+    }
+
+    /// Adds one observation, with a load and a store for each number
+    /// rather than read-modify-writes: only this worker writes them.
+    fn observe(&self, seconds: f64) {
+        let bucket = LATENCY_BUCKETS
+            .iter()
+            .position(|&le| seconds <= le)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        let count = &self.buckets[bucket];
+        count.store(count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        let sum = f64::from_bits(self.sum.load(Ordering::Relaxed)) + seconds;
+        self.sum.store(sum.to_bits(), Ordering::Relaxed);
+    }
+
+    fn read(&self) -> Totals {
+        let read: [u64; LATENCY_BUCKETS.len() + 1] =
+            std::array::from_fn(|i| self.buckets[i].load(Ordering::Relaxed));
+        Totals {
+            buckets: std::array::from_fn(|i| read[i]),
+            count: read.iter().sum(),
+            sum: f64::from_bits(self.sum.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// Durations added up over the workers.
+struct Totals {
     buckets: [u64; LATENCY_BUCKETS.len()],
     count: u64,
     sum: f64,
 }
 
-impl Durations {
-    const EMPTY: Durations = Durations {
+impl Totals {
+    const EMPTY: Totals = Totals {
         buckets: [0; LATENCY_BUCKETS.len()],
         count: 0,
         sum: 0.0,
     };
 
-    fn observe(&mut self, seconds: f64) {
-        if let Some(bucket) = LATENCY_BUCKETS.iter().position(|&le| seconds <= le) {
-            self.buckets[bucket] += 1;
-        }
-        self.count += 1;
-        self.sum += seconds;
-    }
-
-    fn add(&mut self, other: &Durations) {
+    fn add(&mut self, other: &Totals) {
         for (mine, theirs) in self.buckets.iter_mut().zip(other.buckets) {
             *mine += theirs;
         }
@@ -100,6 +145,10 @@ impl Durations {
     }
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl RequestSeries {
     pub(super) fn new() -> Result<Self, prometheus::Error> {
         let desc = |name: &str, label_names: &[&str]| {
@@ -125,99 +174,115 @@ impl RequestSeries {
                     &[labels::HTTP_REQUEST_METHOD, labels::HTTP_ROUTE],
                 )?,
             ],
-            threads: ThreadLocal::new(),
+            workers: Mutex::default(),
         })))
     }
 
-    fn mine(&self) -> MutexGuard<'_, Counts> {
-        self.0
-            .threads
-            .get_or_default()
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+    /// The series of a new worker, to be counted only on the thread that
+    /// calls this (actix builds each worker's app on the worker's thread,
+    /// and runs its requests there).
+    pub(super) fn worker(&self) -> Rc<WorkerSeries> {
+        let shared = Arc::default();
+        lock(&self.0.workers).push(Arc::clone(&shared));
+        Rc::new(WorkerSeries {
+            mine: RefCell::default(),
+            shared,
+        })
     }
 
-    /// Counts a request as active until the guard is finished or dropped,
-    /// on this thread (actix runs a request on the worker that accepted it).
-    /// Each worker holds the series in an `Rc` of its own, so the guard (kept
-    /// in the request's future) counts a reference no other thread touches.
-    pub(super) fn in_flight(self: &Rc<Self>, method: &'static str, route: Arc<str>) -> InFlight {
-        self.mine().route(&route).add_active(method, 1);
-        InFlight {
-            series: self.clone(),
-            method,
-            route,
-            finished: false,
-        }
-    }
-
-    /// Every thread's counts added up, by labels.
+    /// Every worker's counts added up, by labels.
     #[allow(clippy::type_complexity)]
     fn totals(
         &self,
     ) -> (
-        BTreeMap<(&'static str, Arc<str>, StatusCode), Durations>,
-        BTreeMap<(&'static str, Arc<str>), i64>,
+        BTreeMap<(&'static str, &'static str, StatusCode), Totals>,
+        BTreeMap<(&'static str, &'static str), i64>,
     ) {
         let mut durations = BTreeMap::new();
         let mut active = BTreeMap::new();
-        for counts in self.0.threads.iter() {
-            let counts = counts.lock().unwrap_or_else(|e| e.into_inner());
-            for (route, route_counts) in &counts.by_route {
-                for (method, status, series) in &route_counts.durations {
+        for worker in lock(&self.0.workers).iter() {
+            for series in lock(worker).iter() {
+                for (status, counts) in &series.durations {
                     durations
-                        .entry((*method, route.clone(), *status))
-                        .or_insert(Durations::EMPTY)
-                        .add(series);
+                        .entry((series.method, series.route, *status))
+                        .or_insert(Totals::EMPTY)
+                        .add(&counts.read());
                 }
-                for (method, value) in &route_counts.active {
-                    *active.entry((*method, route.clone())).or_insert(0) += value;
-                }
+                *active.entry((series.method, series.route)).or_insert(0) +=
+                    series.active.load(Ordering::Relaxed);
             }
         }
         (durations, active)
     }
 }
 
-impl Counts {
-    fn route(&mut self, route: &Arc<str>) -> &mut RouteCounts {
-        let index = match self
-            .by_route
-            .iter()
-            .position(|(known, _)| Arc::ptr_eq(known, route))
-            .or_else(|| self.by_route.iter().position(|(known, _)| known == route))
-        {
-            Some(index) => index,
-            None => {
-                self.by_route.push((route.clone(), RouteCounts::default()));
-                self.by_route.len() - 1
-            }
-        };
-        &mut self.by_route[index].1
-    }
-}
-
-impl RouteCounts {
-    fn add_active(&mut self, method: &'static str, delta: i64) {
-        match self.active.iter_mut().find(|(m, _)| *m == method) {
-            Some((_, value)) => *value += delta,
-            None => self.active.push((method, delta)),
+impl WorkerSeries {
+    /// Counts a request as active until the guard is finished or dropped.
+    pub(super) fn in_flight(
+        self: &Rc<Self>,
+        method: &'static str,
+        route: &'static str,
+    ) -> InFlight {
+        let slot = self.slot(method, route);
+        let active = &self.mine.borrow()[slot].active;
+        active.store(active.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        InFlight {
+            worker: self.clone(),
+            slot,
+            method,
+            route,
+            finished: false,
         }
     }
 
-    fn observe(&mut self, method: &'static str, status: StatusCode, seconds: f64) {
-        let series = match self
-            .durations
+    /// Where the series of `method` and `route` are in this worker's list,
+    /// added first if new. Found by the route's pointer first, since the
+    /// middleware hands over one copy of each pattern, so most lookups
+    /// compare no text.
+    fn slot(&self, method: &'static str, route: &'static str) -> usize {
+        let mine = self.mine.borrow();
+        let found = mine
             .iter()
-            .position(|(m, s, _)| *m == method && *s == status)
-        {
-            Some(index) => &mut self.durations[index].2,
-            None => {
-                self.durations.push((method, status, Durations::EMPTY));
-                &mut self.durations.last_mut().expect("just pushed").2
-            }
-        };
-        series.observe(seconds);
+            .position(|s| std::ptr::eq(s.route, route) && s.method == method)
+            .or_else(|| {
+                mine.iter()
+                    .position(|s| s.route == route && s.method == method)
+            });
+        drop(mine);
+        found.unwrap_or_else(|| {
+            let series = Series {
+                method,
+                route,
+                active: Arc::default(),
+                durations: Vec::new(),
+            };
+            lock(&self.shared).push(series.clone());
+            let mut mine = self.mine.borrow_mut();
+            mine.push(series);
+            mine.len() - 1
+        })
+    }
+
+    fn leave(&self, slot: usize) {
+        let active = &self.mine.borrow()[slot].active;
+        active.store(active.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
+    }
+
+    fn observe(&self, slot: usize, status: StatusCode, seconds: f64) {
+        let mine = self.mine.borrow();
+        if let Some((_, durations)) = mine[slot].durations.iter().find(|(s, _)| *s == status) {
+            durations.observe(seconds);
+            return;
+        }
+        drop(mine);
+        let durations = Arc::new(Durations::new());
+        durations.observe(seconds);
+        lock(&self.shared)[slot]
+            .durations
+            .push((status, durations.clone()));
+        self.mine.borrow_mut()[slot]
+            .durations
+            .push((status, durations));
     }
 }
 
@@ -225,9 +290,10 @@ impl RouteCounts {
 /// its duration and takes it off in one go; dropping it unfinished (the
 /// client went away and the handler future was dropped) only takes it off.
 pub(super) struct InFlight {
-    series: Rc<RequestSeries>,
+    worker: Rc<WorkerSeries>,
+    slot: usize,
     method: &'static str,
-    route: Arc<str>,
+    route: &'static str,
     finished: bool,
 }
 
@@ -236,8 +302,8 @@ impl InFlight {
         self.method
     }
 
-    pub(super) fn route(&self) -> &str {
-        &self.route
+    pub(super) fn route(&self) -> &'static str {
+        self.route
     }
 
     /// Records the request's answer; only the first call counts.
@@ -245,20 +311,15 @@ impl InFlight {
         if std::mem::replace(&mut self.finished, true) {
             return;
         }
-        let mut counts = self.series.mine();
-        let route = counts.route(&self.route);
-        route.add_active(self.method, -1);
-        route.observe(self.method, status, seconds);
+        self.worker.leave(self.slot);
+        self.worker.observe(self.slot, status, seconds);
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
         if !self.finished {
-            self.series
-                .mine()
-                .route(&self.route)
-                .add_active(self.method, -1);
+            self.worker.leave(self.slot);
         }
     }
 }
@@ -380,36 +441,36 @@ mod tests {
     #[test]
     fn counts_from_several_threads_add_up_to_what_the_prometheus_crate_would_expose() {
         let series = RequestSeries::new().unwrap();
-        let product: Arc<str> = "/product/{slug}".into();
-        let home: Arc<str> = "/".into();
+        let product = "/product/{slug}";
+        // The same pattern at another address: the same series.
+        let product_again: &'static str = String::from(product).leak();
+        let home = "/";
         let observations = [
-            ("GET", &product, StatusCode::OK, 0.004),
-            ("GET", &product, StatusCode::OK, 0.3),
-            ("GET", &product, StatusCode::SERVICE_UNAVAILABLE, 0.02),
-            ("GET", &home, StatusCode::OK, 99.0),
-            ("POST", &home, StatusCode::OK, 0.0),
+            ("GET", product, StatusCode::OK, 0.004),
+            ("GET", product_again, StatusCode::OK, 0.3),
+            ("GET", product, StatusCode::SERVICE_UNAVAILABLE, 0.02),
+            ("GET", home, StatusCode::OK, 99.0),
+            ("POST", home, StatusCode::OK, 0.0),
         ];
         std::thread::scope(|scope| {
             for _ in 0..3 {
                 scope.spawn(|| {
-                    // Each thread its own Rc, as each worker has.
-                    let series = Rc::new(series.clone());
+                    // Each thread its own, as each worker has.
+                    let series = series.worker();
                     for (method, route, status, seconds) in observations {
-                        series
-                            .in_flight(method, route.clone())
-                            .finish(status, seconds);
+                        series.in_flight(method, route).finish(status, seconds);
                         // A request whose client went away: off again, unrecorded.
-                        drop(series.in_flight(method, route.clone()));
+                        drop(series.in_flight(method, route));
                     }
                 });
             }
         });
-        let _still_running = Rc::new(series.clone()).in_flight("GET", product.clone());
+        let _still_running = series.worker().in_flight("GET", product);
 
         let expected_observations: Vec<_> = (0..3)
             .flat_map(|_| observations)
             .map(|(method, route, status, seconds)| {
-                (method, &**route, status.as_u16().to_string(), seconds)
+                (method, route, status.as_u16().to_string(), seconds)
             })
             .collect();
         let expected = reference(

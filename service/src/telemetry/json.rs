@@ -292,21 +292,24 @@ fn needs_escaping(bytes: &[u8]) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let x = u64::from_ne_bytes(chunk.try_into().expect("eight bytes"));
+    let any_special = |eight: [u8; 8]| {
+        let x = u64::from_ne_bytes(eight);
         // A byte is below 0x20 exactly when its top three bits are clear.
-        if has_zero(x & u64::from_ne_bytes([0xe0; 8]))
+        has_zero(x & u64::from_ne_bytes([0xe0; 8]))
             || has_zero(x ^ u64::from_ne_bytes([b'"'; 8]))
             || has_zero(x ^ u64::from_ne_bytes([b'\\'; 8]))
-        {
-            return true;
-        }
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    if chunks
+        .by_ref()
+        .any(|chunk| any_special(chunk.try_into().expect("eight bytes")))
+    {
+        return true;
     }
-    chunks
-        .remainder()
-        .iter()
-        .any(|&byte| byte < b' ' || byte == b'"' || byte == b'\\')
+    // The last few bytes, padded with spaces (which need no escaping).
+    let mut last = [b' '; 8];
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    any_special(last)
 }
 
 struct FieldVisitor<'a> {
@@ -454,6 +457,11 @@ mod tests {
     fn strings_needing_escapes_are_found_wherever_the_byte_is() {
         let plain = "/product/{slug}?q=é and more";
         assert!(!needs_escaping(plain.as_bytes()));
+        for end in 0..=plain.len() {
+            let start = &plain.as_bytes()[..end];
+            assert!(!needs_escaping(start), "{start:?}");
+            assert!(needs_escaping(&[start, b"\n"].concat()), "{start:?}");
+        }
         for special in ['"', '\\', '\n', '\u{0}', '\u{1f}'] {
             for at in 0..plain.len() {
                 if !plain.is_char_boundary(at) {
