@@ -16,10 +16,9 @@ use actix_web::{
     http::Method,
     Error,
 };
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet};
 use pin_project_lite::pin_project;
 use prometheus::Registry;
-use std::collections::HashSet;
 
 use super::{
     per_thread::{InFlight, RequestSeries, WorkerSeries},
