@@ -9,11 +9,22 @@ use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use crate::helpers::{fresh_postgres_database, KNIFE_SLUG};
 
 /// A TCP relay in front of PostgreSQL that the test can cut and restore.
+///
+/// While cut it keeps its port and closes every connection at once: a
+/// port it let go of could be taken meanwhile (by another test's socket,
+/// or by the shop's own reconnects to it), and then not be had back.
 struct Relay {
     address: SocketAddr,
-    upstream: String,
     cut: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
+    _task: AbortOnDrop,
+}
+
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Relay {
@@ -21,24 +32,28 @@ impl Relay {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (cut, _) = watch::channel(false);
-        let mut relay = Relay {
+        let task = Self::serve(listener, upstream, cut.subscribe());
+        Relay {
             address,
-            upstream,
             cut,
-            task: None,
-        };
-        relay.task = Some(relay.serve(listener));
-        relay
+            _task: AbortOnDrop(task),
+        }
     }
 
-    fn serve(&self, listener: TcpListener) -> JoinHandle<()> {
-        let upstream = self.upstream.clone();
-        let cut = self.cut.subscribe();
+    fn serve(
+        listener: TcpListener,
+        upstream: String,
+        cut: watch::Receiver<bool>,
+    ) -> JoinHandle<()> {
         tokio::spawn(async move {
             loop {
                 let Ok((mut client, _)) = listener.accept().await else {
                     return;
                 };
+                if *cut.borrow() {
+                    // Closed at once, as the database is down.
+                    continue;
+                }
                 let upstream = upstream.clone();
                 let mut cut = cut.clone();
                 tokio::spawn(async move {
@@ -54,20 +69,13 @@ impl Relay {
         })
     }
 
-    /// Closes the listener and every relayed connection.
-    fn cut(&mut self) {
+    /// Closes every relayed connection, and every new one at once.
+    fn cut(&self) {
         self.cut.send_replace(true);
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
     }
 
-    async fn restore(&mut self) {
+    fn restore(&self) {
         self.cut.send_replace(false);
-        let listener = TcpListener::bind(self.address)
-            .await
-            .expect("rebinding the relay port");
-        self.task = Some(self.serve(listener));
     }
 }
 
@@ -76,7 +84,7 @@ async fn a_database_outage_gives_503s_and_the_shop_recovers_by_itself() {
     let database_url = fresh_postgres_database().await;
     let (credentials_and_host, name) = database_url.rsplit_once('/').unwrap();
     let (scheme_and_user, host) = credentials_and_host.rsplit_once('@').unwrap();
-    let mut relay = Relay::start(host.to_owned()).await;
+    let relay = Relay::start(host.to_owned()).await;
     let via_relay = format!("{scheme_and_user}@{}/{name}", relay.address);
 
     let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Postgres, |settings| {
@@ -132,7 +140,7 @@ async fn a_database_outage_gives_503s_and_the_shop_recovers_by_itself() {
         "an outage must not get the shop restarted"
     );
 
-    relay.restore().await;
+    relay.restore();
     let mut recovered = false;
     for _ in 0..60 {
         let readiness = app
