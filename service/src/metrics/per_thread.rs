@@ -224,8 +224,7 @@ impl WorkerSeries {
         route: &'static str,
     ) -> InFlight {
         let slot = self.slot(method, route);
-        let active = &self.mine.borrow()[slot].active;
-        active.store(active.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        self.add_active(slot, 1);
         InFlight {
             worker: self.clone(),
             slot,
@@ -263,9 +262,11 @@ impl WorkerSeries {
         })
     }
 
-    fn leave(&self, slot: usize) {
+    /// A load and a store, not a read-modify-write: only this worker
+    /// writes the count.
+    fn add_active(&self, slot: usize, delta: i64) {
         let active = &self.mine.borrow()[slot].active;
-        active.store(active.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
+        active.store(active.load(Ordering::Relaxed) + delta, Ordering::Relaxed);
     }
 
     fn observe(&self, slot: usize, status: StatusCode, seconds: f64) {
@@ -311,7 +312,7 @@ impl InFlight {
         if std::mem::replace(&mut self.finished, true) {
             return;
         }
-        self.worker.leave(self.slot);
+        self.worker.add_active(self.slot, -1);
         self.worker.observe(self.slot, status, seconds);
     }
 }
@@ -319,7 +320,7 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         if !self.finished {
-            self.worker.leave(self.slot);
+            self.worker.add_active(self.slot, -1);
         }
     }
 }
