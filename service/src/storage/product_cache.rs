@@ -17,7 +17,17 @@
 //! - **Short-lived.** An entry older than [`MAX_AGE`] is read again, which
 //!   bounds the staleness of a change no channel reported (a notification
 //!   lost with a half-open connection, a second process writing to the
-//!   SQLite file).
+//!   SQLite file) to `MAX_AGE` + [`REFRESH_GRACE`].
+//!
+//! An expired entry is read again by one request, not by every request
+//! that meets it: the first claims the refresh and queries, and the others
+//! are served the entry meanwhile, for at most [`REFRESH_GRACE`]. Without
+//! that, a popular page's expiry sent every open connection to the
+//! database at once, more queries than the pool has connections; when the
+//! database was slow at that moment (a lock, a checkpoint), those beyond
+//! the pool failed with 503 after the pool's acquire timeout. A refresh
+//! that fails for unavailability empties the cache as any failure does,
+//! so an outage still shows on product pages at once.
 //!
 //! A read that raced with a change must not put the old row back: each fill
 //! carries a [`Ticket`] taken before its query, and is dropped if the
@@ -34,8 +44,14 @@ use std::{
 
 use super::Product;
 
-/// The longest an entry is served without being read again.
+/// The age at which an entry is read again.
 pub(super) const MAX_AGE: Duration = Duration::from_secs(5);
+
+/// How long past [`MAX_AGE`] an entry is served while one request reads
+/// it again. A refresh that has not filled by then (its query failed for
+/// another reason than unavailability, or its request was cancelled) no
+/// longer holds anyone back: every request reads for itself.
+pub(super) const REFRESH_GRACE: Duration = Duration::from_secs(5);
 
 /// How a product is looked up.
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +64,9 @@ pub(super) enum Key<'a> {
 #[derive(Debug, PartialEq)]
 pub(super) enum Lookup {
     Hit(Product),
-    /// Not cached, or too old.
+    /// Not cached, or too old: the caller reads the product and fills it.
+    /// For an expired entry, only one caller is told so; see the module's
+    /// documentation.
     Miss,
     /// The cache is not trusted now: its invalidation channel is down or
     /// the database is failing.
@@ -83,6 +101,28 @@ struct Inner {
 struct Entry {
     product: Product,
     filled: Instant,
+    /// A request is reading this expired entry again.
+    refreshing: AtomicBool,
+}
+
+impl Entry {
+    fn lookup(&self) -> Lookup {
+        let age = self.filled.elapsed();
+        let served =
+            age < MAX_AGE || (age < MAX_AGE + REFRESH_GRACE && self.refresh_claimed_already());
+        if served {
+            Lookup::Hit(self.product.clone())
+        } else {
+            Lookup::Miss
+        }
+    }
+
+    /// Whether another request is reading this entry again; if none is,
+    /// the caller now is. Only the first caller writes the flag, so the
+    /// others only read a shared cache line.
+    fn refresh_claimed_already(&self) -> bool {
+        self.refreshing.load(Ordering::Acquire) || self.refreshing.swap(true, Ordering::AcqRel)
+    }
 }
 
 impl ProductCache {
@@ -111,8 +151,8 @@ impl ProductCache {
             Key::Slug(slug) => inner.ids_by_slug.get(slug).copied(),
         };
         match id.and_then(|id| inner.products.get(&id)) {
-            Some(entry) if entry.filled.elapsed() < MAX_AGE => Lookup::Hit(entry.product.clone()),
-            _ => Lookup::Miss,
+            Some(entry) => entry.lookup(),
+            None => Lookup::Miss,
         }
     }
 
@@ -150,6 +190,7 @@ impl ProductCache {
             Entry {
                 product: product.clone(),
                 filled: Instant::now(),
+                refreshing: AtomicBool::new(false),
             },
         );
     }
@@ -233,6 +274,15 @@ mod tests {
         }
     }
 
+    impl ProductCache {
+        /// Makes every entry as old as if it had been filled `ago`.
+        fn age(&self, ago: Duration) {
+            for entry in self.write().products.values_mut() {
+                entry.filled -= ago;
+            }
+        }
+    }
+
     fn filled() -> ProductCache {
         let cache = ProductCache::new(true);
         cache.fill(cache.ticket(), &knife(10));
@@ -245,6 +295,44 @@ mod tests {
         assert_eq!(cache.by_slug("chefs-knife").map(|p| p.stock), Some(10));
         assert_eq!(cache.by_id(1).map(|p| p.stock), Some(10));
         assert_eq!(cache.by_slug("teapot"), None);
+    }
+
+    #[test]
+    fn an_expired_product_is_read_again_by_one_request_while_the_others_are_served_it() {
+        let cache = filled();
+        cache.age(MAX_AGE);
+        assert_eq!(cache.get(Key::Slug("chefs-knife")), Lookup::Miss);
+        assert_eq!(cache.by_slug("chefs-knife").map(|p| p.stock), Some(10));
+        assert_eq!(cache.by_id(1).map(|p| p.stock), Some(10));
+
+        // The refresh fills a fresh entry, which expires in its turn.
+        cache.fill(cache.ticket(), &knife(9));
+        assert_eq!(cache.by_id(1).map(|p| p.stock), Some(9));
+        cache.age(MAX_AGE);
+        assert_eq!(cache.get(Key::Id(1)), Lookup::Miss);
+        assert!(cache.by_id(1).is_some());
+    }
+
+    #[test]
+    fn a_refresh_that_never_fills_holds_no_one_back_past_the_grace() {
+        let cache = filled();
+        cache.age(MAX_AGE);
+        assert_eq!(cache.get(Key::Id(1)), Lookup::Miss);
+        cache.age(REFRESH_GRACE);
+        assert_eq!(cache.get(Key::Id(1)), Lookup::Miss);
+        assert_eq!(cache.get(Key::Slug("chefs-knife")), Lookup::Miss);
+    }
+
+    #[test]
+    fn an_expired_product_being_read_again_is_still_evicted_by_a_change() {
+        let cache = filled();
+        cache.age(MAX_AGE);
+        let ticket = cache.ticket();
+        assert_eq!(cache.get(Key::Id(1)), Lookup::Miss);
+        cache.invalidate([1]);
+        cache.fill(ticket, &knife(10));
+        assert_eq!(cache.get(Key::Id(1)), Lookup::Miss);
+        assert_eq!(cache.get(Key::Id(1)), Lookup::Miss);
     }
 
     #[test]
