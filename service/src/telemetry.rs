@@ -194,7 +194,7 @@ fn exported(metadata: &Metadata<'_>) -> bool {
 }
 
 #[cfg(test)]
-mod test_support {
+pub(crate) mod test_support {
     use std::{
         io::Write,
         sync::{Arc, Mutex},
@@ -206,7 +206,7 @@ mod test_support {
 
     /// Log lines written to memory.
     #[derive(Clone, Default)]
-    pub(super) struct Lines(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Lines(Arc<Mutex<Vec<u8>>>);
 
     impl Write for Lines {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -220,7 +220,7 @@ mod test_support {
 
     /// Runs `emit` under the subscriber `make` builds around a buffer, and
     /// returns the lines written, each parsed as JSON.
-    pub(super) fn capture(
+    pub(crate) fn capture(
         make: impl FnOnce(Lines) -> BoxSubscriber,
         emit: impl FnOnce(),
     ) -> Vec<Value> {

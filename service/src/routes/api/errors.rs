@@ -81,7 +81,9 @@ impl ResponseError for ApiError {
             ApiError::Unexpected(e) => {
                 tracing::error!(error = format!("{e:#}"), "API request failed")
             }
-            ApiError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
+            ApiError::Unavailable(e) => {
+                tracing::warn!(error = e as &dyn std::error::Error, "database unavailable")
+            }
             _ => {}
         }
         let fields = match self {

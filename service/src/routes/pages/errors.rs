@@ -43,7 +43,9 @@ impl ResponseError for PageError {
         let status = self.status_code();
         match self {
             PageError::Unexpected(e) => tracing::error!(error = format!("{e:#}"), "page failed"),
-            PageError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
+            PageError::Unavailable(e) => {
+                tracing::warn!(error = e as &dyn std::error::Error, "database unavailable")
+            }
             _ => {}
         }
         let title = match self {
@@ -69,5 +71,28 @@ impl ResponseError for PageError {
                 .content_type("text/plain; charset=utf-8")
                 .body(self.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{configuration::LogFormat, telemetry};
+
+    #[test]
+    fn an_unavailable_database_is_logged_with_its_cause() {
+        let error = PageError::from(StorageError::from(sqlx::Error::PoolTimedOut));
+        let lines = telemetry::test_support::capture(
+            |lines| telemetry::get_subscriber("warn", LogFormat::Json, move || lines.clone()),
+            || {
+                error.error_response();
+            },
+        );
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0]["message"], "database unavailable");
+        assert_eq!(
+            lines[0]["error"],
+            format!("the database is unavailable: {}", sqlx::Error::PoolTimedOut)
+        );
     }
 }
