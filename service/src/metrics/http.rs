@@ -21,7 +21,7 @@ use pin_project_lite::pin_project;
 use prometheus::Registry;
 
 use super::{
-    per_thread::{InFlight, RequestSeries, WorkerSeries},
+    per_thread::{lock, InFlight, RequestSeries, WorkerSeries},
     register,
 };
 use crate::{
@@ -81,7 +81,7 @@ thread_local! {
 static PATTERNS: LazyLock<Mutex<HashSet<&'static str>>> = LazyLock::new(Mutex::default);
 
 fn interned(pattern: &str) -> &'static str {
-    let mut patterns = PATTERNS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut patterns = lock(&PATTERNS);
     match patterns.get(pattern) {
         Some(&known) => known,
         None => {
