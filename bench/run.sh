@@ -14,7 +14,7 @@ Usage: bench/run.sh [--quick] [BENCH OPTIONS...]
 
 Measures the shop on loopback with wrk and publishes the results:
 bench/results/results.json, bench/results/results.md and the table in
-README.md's "Performance" section. Takes about 10 minutes with the defaults
+README.md's "Performance" section. Takes about 14 minutes with the defaults
 (3 rounds of 10 s runs); the machine should be otherwise idle.
 
   --quick   1 round of 3 s runs, written to /tmp/shop-bench-quick only:
@@ -33,7 +33,7 @@ args=()
 for arg in "$@"; do
     case "$arg" in
         -h|--help) usage; echo; cargo run --quiet --release -p bench --bin bench -- --help; exit 0 ;;
-        --quick) publish=(--output "${TMPDIR:-/tmp}/shop-bench-quick" --rounds 1 --duration 3 --starts 3) ;;
+        --quick) publish=(--output "${TMPDIR:-/tmp}/shop-bench-quick" --rounds 1 --duration 3 --starts 3 --telemetry-pairs 2 --telemetry-seconds 1) ;;
         *) args+=("$arg") ;;
     esac
 done

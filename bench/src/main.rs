@@ -44,6 +44,13 @@ struct Cli {
     /// Rounds; each figure is the median over them.
     #[arg(long, default_value_t = 3)]
     rounds: u32,
+    /// Runs without telemetry per round and backend for the telemetry
+    /// figure, each between two runs with it.
+    #[arg(long, default_value_t = 5)]
+    telemetry_pairs: u32,
+    /// Seconds per run of the telemetry figure.
+    #[arg(long, default_value_t = 2)]
+    telemetry_seconds: u64,
     /// Timed starts per backend for the start-up figure.
     #[arg(long, default_value_t = 5)]
     starts: u32,
@@ -91,6 +98,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 duration: Duration::from_secs(cli.duration),
             },
             rounds: cli.rounds.max(1),
+            telemetry_pairs: cli.telemetry_pairs.max(1),
+            telemetry_run: Duration::from_secs(cli.telemetry_seconds.max(1)),
             starts: cli.starts.max(1),
             carts_per_second: cli.carts_per_second,
         };

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{checkout::Audit, machine::Machine, targets, wrk::Measurement};
+use crate::{checkout::Audit, machine::Machine, stats::quartiles, targets, wrk::Measurement};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -79,10 +79,14 @@ pub struct BackendFigures {
     pub ready_runs_ms: Vec<f64>,
     /// Resident set size after the product-page run (the largest of the rounds).
     pub resident_mib: f64,
-    /// Median over the rounds of 1 − (rate with telemetry / rate without),
-    /// the rate with telemetry measured just before and just after the
-    /// rate without and averaged.
+    /// The median of `telemetry_costs`.
     pub telemetry_cost: Option<f64>,
+    /// For each short run without telemetry, 1 − (rate with telemetry /
+    /// rate without), the rate with telemetry being the mean of the runs
+    /// just before and just after it. Runs from before these were recorded
+    /// had one such figure per round, kept only as their median.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub telemetry_costs: Vec<f64>,
     pub checkout_audit: Option<Audit>,
 }
 
@@ -109,6 +113,13 @@ pub struct Settings {
     pub loadgen_threads: Option<u32>,
     pub duration_seconds: u64,
     pub rounds: u32,
+    /// The telemetry figure's runs without telemetry per round and
+    /// backend, and the length of its runs; none in runs from before they
+    /// were separate, which had one pair of 10 s runs per round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telemetry_pairs: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telemetry_run_seconds: Option<u64>,
     /// When the run began (UTC).
     pub started: String,
     /// The commit measured, `+dirty` when the shop's sources had changes.
@@ -183,7 +194,7 @@ pub fn markdown(results: &Results) -> String {
         let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
     };
     row(&mut out, "telemetry cost (product page, on vs off)", &|b| {
-        b.telemetry_cost.map_or_else(|| "–".to_owned(), percent)
+        telemetry_cell(b.telemetry_cost, &b.telemetry_costs)
     });
     row(
         &mut out,
@@ -212,6 +223,14 @@ pub fn markdown(results: &Results) -> String {
             )
         },
     );
+    if let (Some(pairs), Some(seconds)) = (s.telemetry_pairs, s.telemetry_run_seconds) {
+        let _ = writeln!(
+            out,
+            "\nTelemetry cost: per round and backend, {pairs} runs of the product page without \
+             telemetry, each between two with it, {seconds} s each; for each, 1 − (the mean rate \
+             of its neighbours with telemetry ÷ its rate), and the median over all rounds."
+        );
+    }
     if let Some(l) = &results.loadgen {
         let _ = writeln!(
             out,
@@ -255,6 +274,23 @@ pub fn splice(readme: &str, markdown: &str) -> Option<String> {
         &readme[..start],
         &readme[end..]
     ))
+}
+
+/// The telemetry cost with how widely its pairs of runs spread.
+fn telemetry_cell(cost: Option<f64>, pairs: &[f64]) -> String {
+    let Some(cost) = cost else {
+        return "–".to_owned();
+    };
+    match quartiles(pairs.iter().copied()) {
+        Some((low, high)) if pairs.len() >= 4 => format!(
+            "{} (middle half of {} pairs: {} to {})",
+            percent(cost),
+            pairs.len(),
+            percent(low),
+            percent(high)
+        ),
+        _ => percent(cost),
+    }
 }
 
 /// A share with one decimal: 0.0375 → "3.8 %". A cost the noise made
@@ -326,6 +362,36 @@ mod tests {
         assert!(markdown(&results).contains("`loadgen --threads 1 flood`"));
         let json = serde_json::to_string(&results).unwrap();
         assert!(json.contains(r#""loadgen_threads":1"#), "{json}");
+    }
+
+    /// Results from before the telemetry figure had runs of its own show
+    /// only its median; newer ones show how widely its pairs spread, and
+    /// how they were run.
+    #[test]
+    fn the_telemetry_figure_shows_its_spread_when_the_run_recorded_its_pairs() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let json = std::fs::read_to_string(dir.join("results/results.json")).unwrap();
+        let mut results: Results = serde_json::from_str(&json).unwrap();
+        for backend in &mut results.backends {
+            backend.telemetry_costs.clear();
+        }
+        results.settings.telemetry_pairs = None;
+        assert!(!markdown(&results).contains("middle half"));
+        assert!(!markdown(&results).contains("Telemetry cost: per round"));
+
+        let sqlite = &mut results.backends[0];
+        sqlite.telemetry_costs = vec![0.05, -0.01, 0.02, 0.03, 0.01];
+        sqlite.telemetry_cost = Some(0.02);
+        results.settings.telemetry_pairs = Some(5);
+        results.settings.telemetry_run_seconds = Some(2);
+        let shown = markdown(&results);
+        assert!(
+            shown.contains("| 2.0 % (middle half of 5 pairs: 0.0 % to 4.0 %) |"),
+            "{shown}"
+        );
+        assert!(shown.contains("5 runs of the product page without telemetry"));
+        let json = serde_json::to_string(&results).unwrap();
+        assert!(json.contains(r#""telemetry_costs":[0.05,"#), "{json}");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::{
     checkout::{Db, Ledger, CART_PREFIX},
     machine::Machine,
     process::{children_cpu, get, Server, ShopSpec},
-    report::{Backend, BackendFigures, Case, Kind, LoadgenFigures, Results, Settings},
+    report::{percent, Backend, BackendFigures, Case, Kind, LoadgenFigures, Results, Settings},
     stats::median,
     wrk::{self, Load, Measurement, Scripts},
 };
@@ -33,6 +33,10 @@ pub struct Options {
     pub postgres_admin_url: String,
     pub load: Load,
     pub rounds: u32,
+    /// The telemetry figure's runs: per round and backend, this many runs
+    /// without telemetry, each between two runs with it, all this long.
+    pub telemetry_pairs: u32,
+    pub telemetry_run: Duration,
     /// Starts timed per backend for the start-up figure.
     pub starts: u32,
     /// Carts prepared per checkout run, per second of the run: more than
@@ -50,10 +54,10 @@ struct Subject {
     ledger: Ledger,
     ready_runs: Vec<Duration>,
     resident_bytes: u64,
-    /// Per round, 1 − (rate with telemetry / rate without), the rate with
-    /// telemetry being the mean of the runs just before and just after the
-    /// run without, so that a neighbour's load drifting over the three runs
-    /// cancels out.
+    /// For each run without telemetry, 1 − (rate with telemetry / rate
+    /// without), the rate with telemetry being the mean of the runs just
+    /// before and just after it, so that a neighbour's load drifting over
+    /// the three runs cancels out.
     telemetry_costs: Vec<f64>,
 }
 
@@ -96,6 +100,8 @@ pub fn run(options: &Options) -> anyhow::Result<Results> {
             loadgen_threads: Some(options.loadgen_threads),
             duration_seconds: options.load.duration.as_secs(),
             rounds: options.rounds,
+            telemetry_pairs: Some(options.telemetry_pairs),
+            telemetry_run_seconds: Some(options.telemetry_run.as_secs()),
             started,
             commit: commit(),
         },
@@ -177,13 +183,21 @@ fn measure(
             subject.resident_bytes = subject.resident_bytes.max(subject.shop.resident_bytes()?);
             let quiet = subject.quiet.url(&subject.product_path);
             let off = wrk::run(&quiet, load, &scripts.get, &[])?;
-            let after = wrk::run(&product, load, &scripts.get, &[])?;
-            let on = (before.requests_per_second() + after.requests_per_second()) / 2.0;
-            subject
-                .telemetry_costs
-                .push(1.0 - on / off.requests_per_second());
             record(Kind::ProductPage, before);
             record(Kind::ProductPageWithoutTelemetry, off);
+            let costs = telemetry_costs(options, &product, &quiet, &scripts)?;
+            eprintln!(
+                "round {}/{}: telemetry on {}: {}",
+                round + 1,
+                options.rounds,
+                b.label(),
+                costs
+                    .iter()
+                    .map(|&c| percent(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            subject.telemetry_costs.extend(costs);
             record(
                 Kind::HomePage,
                 wrk::run(&subject.shop.url("/"), load, &scripts.get, &[])?,
@@ -238,7 +252,6 @@ fn measure(
 
     let mut backends = Vec::new();
     for subject in subjects {
-        let cost = median(subject.telemetry_costs.iter().copied());
         let Subject {
             backend,
             shop,
@@ -247,6 +260,7 @@ fn measure(
             ledger,
             ready_runs,
             resident_bytes,
+            telemetry_costs,
             ..
         } = subject;
         shop.stop();
@@ -258,7 +272,8 @@ fn measure(
             ready_ms: median(ready_runs.iter().map(millis)).unwrap_or(0.0),
             ready_runs_ms: ready_runs.iter().map(millis).collect(),
             resident_mib: resident_bytes as f64 / 1024.0 / 1024.0,
-            telemetry_cost: cost,
+            telemetry_cost: median(telemetry_costs.iter().copied()),
+            telemetry_costs,
             checkout_audit: Some(audit),
         });
     }
@@ -292,6 +307,37 @@ fn measure(
         }
     });
     Ok((cases, backends, loadgen))
+}
+
+/// What telemetry costs the product page, once per run without it: short
+/// runs alternating between the shop with telemetry (`on`) and without
+/// (`off`), `on, off, on, …, off, on`.
+///
+/// Many short pairs rather than one long one: on a shared machine the rate
+/// drifts by several per cent over tens of seconds, more than the cost
+/// being measured, and runs close together share most of a drift.
+fn telemetry_costs(
+    options: &Options,
+    on: &str,
+    off: &str,
+    scripts: &Scripts,
+) -> anyhow::Result<Vec<f64>> {
+    let load = Load {
+        duration: options.telemetry_run,
+        ..options.load
+    };
+    let rate = |url: &str| -> anyhow::Result<f64> {
+        Ok(wrk::run(url, &load, &scripts.get, &[])?.requests_per_second())
+    };
+    let mut before = rate(on)?;
+    let mut costs = Vec::new();
+    for _ in 0..options.telemetry_pairs {
+        let without = rate(off)?;
+        let after = rate(on)?;
+        costs.push(1.0 - (before + after) / 2.0 / without);
+        before = after;
+    }
+    Ok(costs)
 }
 
 fn millis(d: &Duration) -> f64 {
