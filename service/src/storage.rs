@@ -11,6 +11,7 @@ mod catalogue;
 mod customers;
 mod error;
 mod orders;
+mod outside_spans;
 mod pool;
 mod product_cache;
 mod product_changes;
@@ -31,6 +32,7 @@ pub use customers::{Customer, NewCustomer};
 pub use error::StorageError;
 pub use orders::{Contact, Order, OrderLine, OrderSummary, PlaceOrder};
 
+use outside_spans::OutsideSpans;
 use product_cache::ProductCache;
 
 use crate::{
@@ -263,6 +265,7 @@ impl Database {
         // counts against the query timeout, its failure is an unreachable
         // database.
         let (delay, unreachable) = self.faults.database_effect(operation);
+        let sqlite = matches!(self.backend, Backend::Sqlite { .. });
         let work = async move {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
@@ -270,7 +273,7 @@ impl Database {
             if unreachable {
                 return Err(sqlx::Error::PoolTimedOut);
             }
-            work.await
+            OutsideSpans::new(work, sqlite).await
         };
         let result =
             match tokio::time::timeout(self.query_timeout, work.instrument(span.clone())).await {
