@@ -30,7 +30,7 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 use serde_json::json;
-use testkit::prometheus::{Config as PrometheusConfig, Prometheus};
+use fleet::prometheus::{Config as PrometheusConfig, Prometheus};
 use tokio_util::sync::CancellationToken;
 
 pub use self::scenario::{Backend, Scenario};

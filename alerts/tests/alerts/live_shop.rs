@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use alerts::generate::{Options, SLO_RULES_FILE, SYMPTOM_RULES_FILE};
 use shop::{configuration::Settings, startup::Application};
 use shop_contract::faults::{FaultCreated, FaultKind, FaultSpec, ANY_ROUTE};
-use testkit::prometheus::{Alert, Config, Prometheus};
+use fleet::prometheus::{Alert, Config, Prometheus};
 
 use crate::helpers::{crate_dir, generate_shipped, parse};
 

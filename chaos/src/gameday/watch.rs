@@ -4,7 +4,7 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use testkit::prometheus::Prometheus;
+use fleet::prometheus::Prometheus;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 

@@ -13,7 +13,7 @@ use std::{
 
 use chaos::{journal::Status, runner::RunOptions};
 use serde_json::{json, Value};
-use testkit::prometheus::{Config, Prometheus};
+use fleet::prometheus::{Config, Prometheus};
 
 use crate::helpers::{method_run, run_file, shipped, spawn_shop, value, Backend, Shop};
 

@@ -43,7 +43,7 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 
 /// Creates an empty PostgreSQL database and returns its URL.
 pub(crate) async fn fresh_postgres_database() -> String {
-    testkit::postgres::fresh_database("chaos_test").await
+    fleet::postgres::fresh_database("chaos_test").await
 }
 
 /// `postgres://user@host:port/db` with `host:port` replaced.

@@ -1,5 +1,5 @@
 //! A small client for Prometheus' query API, for drawing charts from any
-//! Prometheus server (tests start theirs with `testkit`).
+//! Prometheus server (tests start theirs with `fleet`).
 
 use std::{collections::BTreeMap, time::Duration};
 

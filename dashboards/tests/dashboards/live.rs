@@ -17,7 +17,7 @@ use dashboards::{
     render::{self, ImageFormat, Window},
 };
 use serde_json::Value;
-use testkit::prometheus::{Config, Prometheus};
+use fleet::prometheus::{Config, Prometheus};
 
 use crate::helpers::{alert_rule_files, committed_dashboards, TestShop};
 

@@ -47,7 +47,7 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 /// The PostgreSQL server tests create their databases on.
 /// Creates an empty PostgreSQL database and returns its URL.
 pub(crate) async fn fresh_postgres_database() -> String {
-    testkit::postgres::fresh_database("shop_test").await
+    fleet::postgres::fresh_database("shop_test").await
 }
 
 pub(crate) struct TestApp {

@@ -18,7 +18,7 @@ use shop::contract::metrics::{
     connection_state, labels, names, outcome, CheckoutFailure, MetricKind, CONTRACT, CURRENCY,
     LATENCY_BUCKETS, UNMATCHED_ROUTE,
 };
-use testkit::prometheus::{Config, Prometheus};
+use fleet::prometheus::{Config, Prometheus};
 
 use crate::helpers::{spawn_app, Backend, TestApp, KNIFE_ID};
 

@@ -9,9 +9,9 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use testkit::prometheus::{Config, Prometheus};
+//! use fleet::prometheus::{Config, Prometheus};
 //!
-//! # async fn demo() -> Result<(), testkit::prometheus::Error> {
+//! # async fn demo() -> Result<(), fleet::prometheus::Error> {
 //! let config = Config::scraping(["127.0.0.1:8081"]).rule_file("alerts/generated/slo-rules.yaml");
 //! let prometheus = Prometheus::start(config).await?;
 //! prometheus
@@ -202,7 +202,7 @@ impl Prometheus {
 
     fn spawn(binary: &Path, yml: &str) -> Result<Prometheus> {
         let dir = tempfile::Builder::new()
-            .prefix("testkit-prometheus-")
+            .prefix("fleet-prometheus-")
             .tempdir()
             .map_err(|e| Error::Io("creating a temporary directory".into(), e))?;
         let config_path = dir.path().join("prometheus.yml");

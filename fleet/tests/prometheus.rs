@@ -1,8 +1,8 @@
-//! The testkit's Prometheus, scraping a tiny exporter that this test serves.
+//! The fleet's Prometheus, scraping a tiny exporter that this test serves.
 
 use std::time::{Duration, SystemTime};
 
-use testkit::prometheus::{Config, Error, Prometheus};
+use fleet::prometheus::{Config, Error, Prometheus};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,
