@@ -9,6 +9,7 @@
 //! Other crates read the objectives through [`spec::SloSpec`]: `loadgen`'s SLO
 //! gate and the SLO dashboard.
 
+pub mod analysis;
 mod error;
 pub mod generate;
 pub mod period;

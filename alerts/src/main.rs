@@ -1,8 +1,13 @@
 //! `alerts`: SLO spec to Prometheus rules.
 
-use std::{path::PathBuf, process::ExitCode, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+    time::Duration,
+};
 
 use alerts::{
+    analysis::{self, ANALYSIS_TEMPLATE_PATH, DEFAULT_PROMETHEUS_ADDRESS},
     generate::{self, Options, DEFAULT_RUNBOOK_BASE_URL, GENERATED_DIR},
     period::Period,
     promql::parse_duration,
@@ -45,6 +50,25 @@ enum Command {
         #[arg(long, default_value = DEFAULT_RUNBOOK_BASE_URL)]
         runbook_base_url: String,
         /// Write nothing; fail if the files in --out differ from a fresh generation.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Write the Argo Rollouts AnalysisTemplate that judges a canary by the
+    /// availability and latency SLOs' fast page thresholds.
+    AnalysisTemplate {
+        /// The SLO spec.
+        #[arg(long, default_value = SHIPPED_PATH)]
+        slo: PathBuf,
+        /// The output file.
+        #[arg(long, default_value = ANALYSIS_TEMPLATE_PATH)]
+        out: PathBuf,
+        /// The SLO period: 30d, 28d or 7d.
+        #[arg(long, default_value = "30d", value_parser = parse_period)]
+        period: Period,
+        /// Prometheus' base URL as Argo Rollouts' controller reaches it.
+        #[arg(long, default_value = DEFAULT_PROMETHEUS_ADDRESS)]
+        prometheus_address: String,
+        /// Write nothing; fail if --out differs from a fresh generation.
         #[arg(long)]
         check: bool,
     },
@@ -115,6 +139,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::AnalysisTemplate {
+            slo,
+            out,
+            period,
+            prometheus_address,
+            check,
+        } => analysis_template(&slo, &out, period, &prometheus_address, check)?,
         Command::Check { slo } => {
             let spec = SloSpec::load(&slo)?;
             println!(
@@ -135,6 +166,39 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("  {:<14} {:>6} %  {measures}", slo.name, slo.objective);
             }
         }
+    }
+    Ok(())
+}
+
+fn analysis_template(
+    slo: &Path,
+    out: &Path,
+    period: Period,
+    prometheus_address: &str,
+    check: bool,
+) -> anyhow::Result<()> {
+    let spec = SloSpec::load(slo)?;
+    let options = Options {
+        period,
+        ..Options::default()
+    };
+    let text = analysis::analysis_template(
+        &spec,
+        &slo.display().to_string(),
+        &options,
+        prometheus_address,
+    )?;
+    if check {
+        if std::fs::read_to_string(out).ok().as_deref() != Some(text.as_str()) {
+            anyhow::bail!(
+                "out of date: {}; run `cargo run -p alerts -- analysis-template`",
+                out.display()
+            );
+        }
+        println!("{}: up to date", out.display());
+    } else {
+        std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+        println!("wrote {}", out.display());
     }
     Ok(())
 }
