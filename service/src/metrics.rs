@@ -19,6 +19,14 @@ mod table;
 pub use http::{HttpMetrics, ObserveHttp};
 pub use table::contract_markdown;
 
+/// Connection counts of the pool(s), sampled at scrape time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub idle: u64,
+    pub used: u64,
+    pub max: u64,
+}
+
 /// All metrics of one shop.
 #[derive(Clone)]
 pub struct Metrics {
@@ -242,7 +250,7 @@ impl PoolMetrics {
         })
     }
 
-    pub fn set(&self, state: crate::storage::PoolState) {
+    pub fn set(&self, state: PoolState) {
         self.connections
             .with_label_values(&[connection_state::IDLE])
             .set(state.idle as i64);

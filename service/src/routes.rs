@@ -8,7 +8,6 @@ mod pages;
 use actix_web::web;
 
 pub use api::ApiDoc;
-pub use pages::ProductPages;
 
 /// The public port: pages, static assets and `/api/v1`.
 pub fn public(cfg: &mut web::ServiceConfig) {

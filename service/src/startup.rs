@@ -1,14 +1,7 @@
 //! Building and running the application: two listeners (public and admin),
 //! shared state, and graceful shutdown.
 
-use std::{
-    net::TcpListener,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use actix_governor::{Governor, GovernorConfigBuilder};
 use actix_session::{storage::CookieSessionStore, SessionMiddleware};
@@ -23,42 +16,14 @@ use tokio::sync::Notify;
 
 use crate::{
     configuration::{RateLimit, Settings, Telemetry},
-    faults::{inject_faults, FaultStore},
+    faults::inject_faults,
     metrics::{Metrics, ObserveHttp},
-    routes::{self, ProductPages},
-    storage::{Category, Database},
+    product_pages::ProductPages,
+    routes,
+    state::{AppState, Readiness},
+    storage::Database,
     templates,
 };
-
-/// State shared by every worker of both listeners.
-pub struct AppState {
-    pub db: Database,
-    pub metrics: Metrics,
-    pub faults: Arc<FaultStore>,
-    pub readiness: Readiness,
-    /// The catalogue's categories, loaded at start: they change only with a
-    /// new seed, and every page shows them.
-    pub categories: Vec<Category>,
-    /// Product pages rendered for anonymous shoppers with empty carts.
-    pub product_pages: ProductPages,
-    pub admin_token: Option<String>,
-}
-
-/// Whether the shop is draining (shutting down).
-#[derive(Default)]
-pub struct Readiness {
-    draining: AtomicBool,
-}
-
-impl Readiness {
-    pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::Acquire)
-    }
-
-    fn start_draining(&self) {
-        self.draining.store(true, Ordering::Release);
-    }
-}
 
 /// Stops a running application as SIGTERM would; for tests and tools that
 /// run the shop in-process.
@@ -99,7 +64,7 @@ impl Application {
             )
         })?;
         db.seed_if_empty().await.context("seeding the catalogue")?;
-        db.watch_product_changes();
+        db.watch_announcements();
         let categories = db.categories().await.context("loading the categories")?;
         let state = web::Data::new(AppState {
             faults: db.faults().clone(),

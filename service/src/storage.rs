@@ -6,15 +6,16 @@
 //! and bounds it in time so that a database that stops answering gives quick
 //! errors rather than hung requests.
 
+mod announcements;
 mod carts;
 mod catalogue;
 mod customers;
 mod error;
+mod faults;
 mod orders;
 mod outside_spans;
 mod pool;
 mod product_cache;
-mod product_changes;
 pub mod seed;
 
 use std::{future::Future, str::FromStr, sync::Arc, time::Duration, time::Instant};
@@ -26,17 +27,20 @@ use sqlx::{
 };
 use tracing::Instrument;
 
-pub use carts::{CartLine, MAX_QUANTITY};
+pub use carts::CartLine;
 pub use catalogue::{Category, Page, Product, ProductFilter};
 pub use customers::{Customer, NewCustomer};
 pub use error::StorageError;
-pub use orders::{Contact, Order, OrderLine, OrderSummary, PlaceOrder};
+pub use orders::{Order, OrderLine, OrderSummary, PlaceOrder};
 
 use outside_spans::OutsideSpans;
 use product_cache::ProductCache;
 
 use crate::{
-    configuration::Settings, contract::metrics::db_system, faults::FaultStore, metrics::DbMetrics,
+    configuration::Settings,
+    contract::metrics::db_system,
+    faults::FaultStore,
+    metrics::{DbMetrics, PoolState},
 };
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
@@ -77,7 +81,7 @@ pub struct Database {
     /// Products between requests; see [`product_cache`] for when an entry
     /// is served.
     products: Arc<ProductCache>,
-    /// The PostgreSQL URL the product change listener connects to.
+    /// The PostgreSQL URL the announcement listener connects to.
     listen_url: Option<String>,
     /// The listener's task, stopped when the last clone is dropped.
     listener: Option<Arc<AbortOnDrop>>,
@@ -90,14 +94,6 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-/// Connection counts of the pool(s), sampled at scrape time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PoolState {
-    pub idle: u64,
-    pub used: u64,
-    pub max: u64,
 }
 
 impl Database {
@@ -149,12 +145,15 @@ impl Database {
         })
     }
 
-    /// Starts listening for product changes announced by PostgreSQL (after
-    /// [`Database::migrate`], which creates the trigger); nothing to do on
-    /// SQLite. Until the listener connects, products are not cached.
-    pub fn watch_product_changes(&mut self) {
+    /// Starts listening for the product and fault changes announced by
+    /// PostgreSQL (after [`Database::migrate`], which creates the triggers);
+    /// nothing to do on SQLite. Until the listener connects, products are not
+    /// cached.
+    pub fn watch_announcements(&mut self) {
         if let (Some(url), None) = (&self.listen_url, &self.listener) {
-            let task = tokio::spawn(product_changes::listen(url.clone(), self.products.clone()));
+            // The task's clone has no listener handle, so it does not keep
+            // itself alive.
+            let task = tokio::spawn(announcements::listen(url.clone(), self.clone()));
             self.listener = Some(Arc::new(AbortOnDrop(task.abort_handle())));
         }
     }
@@ -242,11 +241,32 @@ impl Database {
         }
     }
 
-    /// Runs one named database operation: bounded by the query timeout,
-    /// recorded in `db_client_operation_duration_seconds`, traced as a span.
+    /// Runs one named database operation: subject to injected database
+    /// faults, bounded by the query timeout, recorded in
+    /// `db_client_operation_duration_seconds`, traced as a span.
     async fn observe<T>(
         &self,
         operation: &'static str,
+        work: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T> {
+        let injected = self.faults.database_effect(operation);
+        self.run(operation, injected, work).await
+    }
+
+    /// [`Database::observe`] for the fault API's own operations, which no
+    /// injected fault touches.
+    async fn observe_uninjected<T>(
+        &self,
+        operation: &'static str,
+        work: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T> {
+        self.run(operation, (Duration::ZERO, false), work).await
+    }
+
+    async fn run<T>(
+        &self,
+        operation: &'static str,
+        (delay, unreachable): (Duration, bool),
         work: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T> {
         // A client span of the request's trace, with the OpenTelemetry
@@ -264,7 +284,6 @@ impl Database {
         // An injected database fault acts like the database itself: its delay
         // counts against the query timeout, its failure is an unreachable
         // database.
-        let (delay, unreachable) = self.faults.database_effect(operation);
         let sqlite = matches!(self.backend, Backend::Sqlite { .. });
         let work = async move {
             if !delay.is_zero() {

@@ -1,7 +1,5 @@
 use std::collections::BTreeMap;
 
-use crate::storage::Contact;
-
 /// A person's name: 1 to 100 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(String);
@@ -96,6 +94,29 @@ impl Email {
     }
 }
 
+/// Who an order goes to: built only by [`ContactForm::validate`], so every
+/// field passed its checks.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    name: Name,
+    email: Email,
+    address: Address,
+}
+
+impl Contact {
+    pub fn name(&self) -> &str {
+        &self.name.0
+    }
+
+    pub fn email(&self) -> &str {
+        &self.email.0
+    }
+
+    pub fn address(&self) -> &str {
+        &self.address.0
+    }
+}
+
 /// Field name → message, for re-rendering a form or a 422 body.
 pub type ValidationErrors = BTreeMap<&'static str, String>;
 
@@ -125,9 +146,9 @@ impl ContactForm {
             .ok();
         match (name, email, address) {
             (Some(name), Some(email), Some(address)) => Ok(Contact {
-                name: name.0,
-                email: email.0,
-                address: address.0,
+                name,
+                email,
+                address,
             }),
             _ => Err(errors),
         }

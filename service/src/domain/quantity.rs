@@ -1,4 +1,5 @@
-use crate::storage::MAX_QUANTITY;
+/// Most units of one product a cart may hold.
+pub const MAX_QUANTITY: i64 = 99;
 
 /// Units of one product: 1 to [`MAX_QUANTITY`], or 0 where 0 means "remove".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

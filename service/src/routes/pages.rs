@@ -6,19 +6,16 @@ mod cart;
 mod catalogue;
 mod checkout;
 mod errors;
-mod product_pages;
 mod session;
 
 use actix_web::{web, HttpResponse};
 use anyhow::Context;
 use serde::Serialize;
 
-pub(crate) use checkout::valid_idempotency_key;
 pub(crate) use errors::PageError;
-pub use product_pages::ProductPages;
 pub(crate) use session::ShopSession;
 
-use crate::{startup::AppState, storage::Category, templates};
+use crate::{state::AppState, storage::Category, templates};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(catalogue::home))

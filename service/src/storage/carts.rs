@@ -5,9 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{now, plausible_key, with_pool, Database, Result};
-
-/// Most units of one product a cart may hold.
-pub const MAX_QUANTITY: i64 = 99;
+use crate::domain::{Quantity, MAX_QUANTITY};
 
 /// One product in a cart, priced at today's price.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
@@ -90,7 +88,13 @@ impl Database {
     }
 
     /// Adds `quantity` units (capped at [`MAX_QUANTITY`] in all).
-    pub async fn add_to_cart(&self, cart_id: &str, product_id: i64, quantity: i64) -> Result<()> {
+    pub async fn add_to_cart(
+        &self,
+        cart_id: &str,
+        product_id: i64,
+        quantity: Quantity,
+    ) -> Result<()> {
+        let quantity = quantity.get();
         const SQL: &str =
             "INSERT INTO cart_items (cart_id, product_id, quantity) VALUES ($1, $2, $3) \
              ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = \
@@ -115,8 +119,9 @@ impl Database {
         &self,
         cart_id: &str,
         product_id: i64,
-        quantity: i64,
+        quantity: Quantity,
     ) -> Result<()> {
+        let quantity = quantity.get();
         if quantity <= 0 {
             return self.remove_from_cart(cart_id, product_id).await;
         }

@@ -3,17 +3,11 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::{Contact, IdempotencyKey};
+
 use super::{
     carts::CART_LINES, now, plausible_key, with_pool, CartLine, Database, Result, StorageError,
 };
-
-/// Who the order goes to; already validated (see `domain`).
-#[derive(Debug, Clone)]
-pub struct Contact {
-    pub name: String,
-    pub email: String,
-    pub address: String,
-}
 
 /// A placed order.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
@@ -90,9 +84,12 @@ impl Database {
         cart_id: &str,
         customer_id: Option<i64>,
         contact: &Contact,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<PlaceOrder> {
-        if let Some(order) = self.order_by_idempotency_key(idempotency_key).await? {
+        if let Some(order) = self
+            .order_by_idempotency_key(idempotency_key.as_str())
+            .await?
+        {
             return Ok(replay(order, cart_id));
         }
         let order_id = uuid::Uuid::new_v4().simple().to_string();
@@ -119,12 +116,12 @@ impl Database {
                     .bind(&order_id)
                     .bind(cart_id)
                     .bind(customer_id)
-                    .bind(&contact.name)
-                    .bind(&contact.email)
-                    .bind(&contact.address)
+                    .bind(contact.name())
+                    .bind(contact.email())
+                    .bind(contact.address())
                     .bind(total)
                     .bind(currency)
-                    .bind(idempotency_key)
+                    .bind(idempotency_key.as_str())
                     .bind(created_at)
                     .execute(&mut *tx)
                     .await;
@@ -186,9 +183,9 @@ impl Database {
                 id: order_id,
                 cart_id: cart_id.to_owned(),
                 customer_id,
-                name: contact.name.clone(),
-                email: contact.email.clone(),
-                address: contact.address.clone(),
+                name: contact.name().to_owned(),
+                email: contact.email().to_owned(),
+                address: contact.address().to_owned(),
                 total_cents: lines.iter().map(|l| l.line_total_cents).sum(),
                 currency: currency.to_owned(),
                 created_at,
@@ -204,13 +201,19 @@ impl Database {
             })),
             // An empty cart may be the work of a concurrent submit with the
             // same key, which placed the order and emptied the cart.
-            Err(Stop::Empty) => match self.order_by_idempotency_key(idempotency_key).await? {
+            Err(Stop::Empty) => match self
+                .order_by_idempotency_key(idempotency_key.as_str())
+                .await?
+            {
                 Some(order) => Ok(replay(order, cart_id)),
                 None => Ok(PlaceOrder::EmptyCart),
             },
             Err(Stop::OutOfStock(product)) => Ok(PlaceOrder::OutOfStock { product }),
             Err(Stop::DuplicateKey) => {
-                match self.order_by_idempotency_key(idempotency_key).await? {
+                match self
+                    .order_by_idempotency_key(idempotency_key.as_str())
+                    .await?
+                {
                     Some(order) => Ok(replay(order, cart_id)),
                     None => Ok(PlaceOrder::KeyReused),
                 }

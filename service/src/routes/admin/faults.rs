@@ -8,7 +8,8 @@ use crate::{
     contract::faults::{FaultCreated, FaultSpec},
     faults::validate,
     routes::same_secret,
-    startup::AppState,
+    state::AppState,
+    storage::StorageError,
 };
 
 /// The refusal for a request without the right token, if it lacks one.
@@ -31,6 +32,15 @@ fn refusal(state: &AppState, req: &HttpRequest) -> Option<HttpResponse> {
                 .json(json!({ "error": "a valid bearer token is required" })),
         ),
     }
+}
+
+/// On PostgreSQL the faults are kept in the database, for every replica:
+/// without it they can be neither read nor changed.
+fn unavailable(error: &StorageError) -> HttpResponse {
+    tracing::warn!(error = %error, "the fault API could not reach the database");
+    HttpResponse::ServiceUnavailable().json(json!({
+        "error": format!("the faults are kept in the database, which is unavailable: {error}")
+    }))
 }
 
 fn bad_request(message: String) -> HttpResponse {
@@ -63,15 +73,20 @@ pub(super) async fn create(
     }
     tracing::warn!(kind = spec.kind.as_str(), route = %spec.route, probability = spec.probability,
         duration_seconds = spec.duration_seconds, "fault injected");
-    let id = state.faults.add(spec);
-    HttpResponse::Created().json(FaultCreated { id })
+    match state.db.add_fault(spec).await {
+        Ok(id) => HttpResponse::Created().json(FaultCreated { id }),
+        Err(error) => unavailable(&error),
+    }
 }
 
 pub(super) async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     if let Some(denied) = refusal(&state, &req) {
         return denied;
     }
-    HttpResponse::Ok().json(state.faults.list())
+    match state.db.active_faults().await {
+        Ok(faults) => HttpResponse::Ok().json(faults),
+        Err(error) => unavailable(&error),
+    }
 }
 
 pub(super) async fn remove(
@@ -82,11 +97,15 @@ pub(super) async fn remove(
     if let Some(denied) = refusal(&state, &req) {
         return denied;
     }
-    if state.faults.remove(&id) {
-        tracing::info!(id = %id, "fault cleared");
-        HttpResponse::NoContent().finish()
-    } else {
-        HttpResponse::NotFound().json(json!({ "error": format!("no active fault `{id}`") }))
+    match state.db.remove_fault(&id).await {
+        Ok(true) => {
+            tracing::info!(id = %id, "fault cleared");
+            HttpResponse::NoContent().finish()
+        }
+        Ok(false) => {
+            HttpResponse::NotFound().json(json!({ "error": format!("no active fault `{id}`") }))
+        }
+        Err(error) => unavailable(&error),
     }
 }
 
@@ -94,7 +113,11 @@ pub(super) async fn clear(state: web::Data<AppState>, req: HttpRequest) -> HttpR
     if let Some(denied) = refusal(&state, &req) {
         return denied;
     }
-    state.faults.clear();
-    tracing::info!("all faults cleared");
-    HttpResponse::NoContent().finish()
+    match state.db.clear_faults().await {
+        Ok(()) => {
+            tracing::info!("all faults cleared");
+            HttpResponse::NoContent().finish()
+        }
+        Err(error) => unavailable(&error),
+    }
 }

@@ -1,7 +1,7 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use crate::{startup::AppState, storage::StorageError};
+use crate::{state::AppState, storage::StorageError};
 
 /// Liveness: the process answers.
 pub(super) async fn healthz() -> HttpResponse {

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{errors::ErrorBody, ApiError};
-use crate::{contract::metrics::CURRENCY, domain::Quantity, startup::AppState, storage::CartLine};
+use crate::{contract::metrics::CURRENCY, domain::Quantity, state::AppState, storage::CartLine};
 
 /// A cart and its lines at today's prices.
 #[derive(Serialize, ToSchema)]
@@ -107,7 +107,7 @@ pub(super) async fn add_item(
     existing_product(&state, body.product_id).await?;
     state
         .db
-        .add_to_cart(&cart_id, body.product_id, quantity.get())
+        .add_to_cart(&cart_id, body.product_id, quantity)
         .await?;
     state.metrics.business.cart_items_added(quantity.get());
     Ok(HttpResponse::Ok().json(cart(&state, cart_id.into_inner()).await?))
@@ -137,7 +137,7 @@ pub(super) async fn set_item(
     existing_product(&state, product_id).await?;
     state
         .db
-        .set_cart_quantity(&cart_id, product_id, quantity.get())
+        .set_cart_quantity(&cart_id, product_id, quantity)
         .await?;
     Ok(HttpResponse::Ok().json(cart(&state, cart_id).await?))
 }

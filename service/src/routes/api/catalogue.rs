@@ -4,7 +4,7 @@ use utoipa::IntoParams;
 
 use super::{errors::ErrorBody, ApiError};
 use crate::{
-    startup::AppState,
+    state::AppState,
     storage::{Category, Page, Product, ProductFilter},
 };
 

@@ -4,12 +4,10 @@ use utoipa::ToSchema;
 
 use super::{errors::ErrorBody, ApiError};
 use crate::{
-    checkout,
-    contract::metrics::CheckoutFailure,
+    checkout::{self, Attempt, CheckoutError, Placed, Refused},
     domain::ContactForm,
-    routes::pages::valid_idempotency_key,
-    startup::AppState,
-    storage::{Order, PlaceOrder},
+    state::AppState,
+    storage::Order,
 };
 
 /// Header that makes a retried order request place one order.
@@ -49,51 +47,41 @@ pub(super) async fn place_order(
     req: HttpRequest,
     body: web::Json<NewOrder>,
 ) -> Result<HttpResponse, ApiError> {
-    let business = &state.metrics.business;
     let body = body.into_inner();
-    let key = match req.headers().get(IDEMPOTENCY_KEY) {
-        Some(value) => match value.to_str() {
-            Ok(key) if valid_idempotency_key(key) => key.to_owned(),
-            _ => {
-                business.checkout_failed(CheckoutFailure::InvalidInput);
-                return Err(ApiError::BadRequest(format!(
-                    "{IDEMPOTENCY_KEY} must be 8 to 255 printable ASCII characters"
-                )));
-            }
-        },
-        None => uuid::Uuid::new_v4().to_string(),
-    };
-    let form = ContactForm {
+    // A header that is not text is as malformed as a short one.
+    let key = req
+        .headers()
+        .get(IDEMPOTENCY_KEY)
+        .map(|value| value.to_str().unwrap_or_default());
+    let contact = ContactForm {
         name: body.name,
         email: body.email,
         address: body.address,
     };
-    let contact = form.validate().map_err(|errors| {
-        business.checkout_failed(CheckoutFailure::InvalidInput);
-        ApiError::Invalid(errors.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
-    })?;
-    // A checkout that fails on the database before the order transaction
-    // still counts against the checkout SLO.
-    let exists = state
-        .db
-        .cart_exists(&body.cart_id)
-        .await
-        .inspect_err(|e| business.checkout_failed(checkout::failure_of(e)))?;
-    if !exists {
-        business.checkout_failed(CheckoutFailure::EmptyCart);
-        return Err(ApiError::NotFound(format!("no cart `{}`", body.cart_id)));
-    }
-    let outcome = checkout::place_order(&state, &body.cart_id, None, &contact, &key).await?;
-    match outcome {
-        PlaceOrder::Placed(order) => Ok(HttpResponse::Created().json(order)),
-        PlaceOrder::Replayed(order) => Ok(HttpResponse::Ok().json(order)),
-        PlaceOrder::KeyReused => Err(ApiError::Conflict(format!(
-            "this {IDEMPOTENCY_KEY} was already used for another cart"
-        ))),
-        PlaceOrder::EmptyCart => Err(ApiError::Conflict("the cart is empty".into())),
-        PlaceOrder::OutOfStock { product } => Err(ApiError::Conflict(format!(
-            "not enough stock of `{product}`"
-        ))),
+    let attempt = Attempt {
+        cart_id: Some(&body.cart_id),
+        customer_id: None,
+        contact: &contact,
+        idempotency_key: key,
+    };
+    match checkout::place_order(&state, attempt).await {
+        Ok(Placed::New(order)) => Ok(HttpResponse::Created().json(order)),
+        Ok(Placed::Replayed(order)) => Ok(HttpResponse::Ok().json(order)),
+        Err(CheckoutError::Storage(error)) => Err(error.into()),
+        Err(CheckoutError::Refused(refused)) => Err(match refused {
+            Refused::MalformedKey(why) => ApiError::BadRequest(format!("{IDEMPOTENCY_KEY} {why}")),
+            Refused::Invalid(errors) => {
+                ApiError::Invalid(errors.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+            }
+            Refused::NoSuchCart => ApiError::NotFound(format!("no cart `{}`", body.cart_id)),
+            Refused::EmptyCart => ApiError::Conflict("the cart is empty".into()),
+            Refused::OutOfStock { product } => {
+                ApiError::Conflict(format!("not enough stock of `{product}`"))
+            }
+            Refused::KeyReused => ApiError::Conflict(format!(
+                "this {IDEMPOTENCY_KEY} was already used for another cart"
+            )),
+        }),
     }
 }
 

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::{render, render_with, see_other, Layout, PageError, ShopSession};
 use crate::{
     domain::{hash_password, verify_password, Email, Name, Password, ValidationErrors},
-    startup::AppState,
+    state::AppState,
     storage::NewCustomer,
 };
 

@@ -6,7 +6,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::{see_other, Layout, PageError, ShopSession};
-use crate::{domain::Quantity, startup::AppState};
+use crate::{domain::Quantity, state::AppState};
 
 #[derive(Deserialize)]
 pub(super) struct AddForm {
@@ -87,7 +87,7 @@ pub(super) async fn add(
     let cart = ensure_cart(&state, &session).await?;
     state
         .db
-        .add_to_cart(&cart, form.product_id, quantity.get())
+        .add_to_cart(&cart, form.product_id, quantity)
         .await?;
     state.metrics.business.cart_items_added(quantity.get());
     Ok(see_other("/cart"))
@@ -116,7 +116,7 @@ pub(super) async fn update(
     let cart = ensure_cart(&state, &session).await?;
     state
         .db
-        .set_cart_quantity(&cart, *product_id, quantity.get())
+        .set_cart_quantity(&cart, *product_id, quantity)
         .await?;
     Ok(see_other("/cart"))
 }

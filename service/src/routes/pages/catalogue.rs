@@ -8,8 +8,9 @@ use serde::Deserialize;
 use actix_web::http::StatusCode;
 use anyhow::Context;
 
-use super::{html_response, product_pages::TOKEN_MARKER, render, Layout, PageError, ShopSession};
-use crate::{startup::AppState, storage::ProductFilter, templates};
+use super::{html_response, render, Layout, PageError, ShopSession};
+use crate::product_pages::TOKEN_MARKER;
+use crate::{state::AppState, storage::ProductFilter, templates};
 
 /// Products per listing page.
 const PER_PAGE: u32 = 12;
@@ -116,8 +117,8 @@ pub(super) async fn product(
     if !layout.is_anonymous_and_empty() {
         return render("product.jinja", context! { layout, product });
     }
-    if let Some(page) = state.product_pages.page(&product, &layout.csrf_token) {
-        return Ok(page);
+    if let Some(html) = state.product_pages.page(&product, &layout.csrf_token) {
+        return Ok(html_response(StatusCode::OK, html));
     }
     let token = std::mem::replace(&mut layout.csrf_token, TOKEN_MARKER.to_owned());
     let html = templates::render("product.jinja", context! { layout, product })

@@ -7,11 +7,10 @@ use serde::Deserialize;
 
 use super::{cart::cart_page, render, render_with, see_other, Layout, PageError, ShopSession};
 use crate::{
-    checkout,
-    contract::metrics::CheckoutFailure,
-    domain::{ContactForm, ValidationErrors},
-    startup::AppState,
-    storage::{CartLine, PlaceOrder},
+    checkout::{self, Attempt, CheckoutError, Placed, Refused},
+    domain::{ContactForm, IdempotencyKey, ValidationErrors},
+    state::AppState,
+    storage::CartLine,
 };
 
 #[derive(Deserialize)]
@@ -25,11 +24,6 @@ pub(super) struct CheckoutForm {
 #[derive(Deserialize)]
 pub(super) struct OrderQuery {
     placed: Option<u8>,
-}
-
-/// A valid idempotency key: what a browser or client would generate.
-pub(crate) fn valid_idempotency_key(key: &str) -> bool {
-    (8..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
 async fn lines(state: &AppState, session: &ShopSession) -> Result<Vec<CartLine>, PageError> {
@@ -77,7 +71,7 @@ pub(super) async fn form(
     }
     // A fresh key per rendered form: a double-clicked or retried submit of
     // this form carries the same key and places one order.
-    let key = uuid::Uuid::new_v4().to_string();
+    let key = IdempotencyKey::generate();
     checkout_page(
         &state,
         &session,
@@ -86,7 +80,7 @@ pub(super) async fn form(
         form,
         ValidationErrors::new(),
         None,
-        &key,
+        key.as_str(),
     )
     .await
 }
@@ -99,19 +93,27 @@ pub(super) async fn place(
     let session = ShopSession::from(session);
     session.verify_csrf(&form.csrf_token)?;
     let form = form.into_inner();
-    let business = &state.metrics.business;
-    if !valid_idempotency_key(&form.idempotency_key) {
-        business.checkout_failed(CheckoutFailure::InvalidInput);
-        return Err(PageError::BadRequest(
+    let cart = session.cart_id()?;
+    let attempt = Attempt {
+        cart_id: cart.as_deref(),
+        customer_id: session.customer_id()?,
+        contact: &form.contact,
+        idempotency_key: Some(&form.idempotency_key),
+    };
+    let refused = match checkout::place_order(&state, attempt).await {
+        Ok(Placed::New(order) | Placed::Replayed(order)) => {
+            return Ok(see_other(&format!("/orders/{}?placed=1", order.id)))
+        }
+        Err(CheckoutError::Storage(error)) => return Err(error.into()),
+        Err(CheckoutError::Refused(refused)) => refused,
+    };
+    match refused {
+        Refused::MalformedKey(_) => Err(PageError::BadRequest(
             "The form's order key is malformed; reload the checkout page.".into(),
-        ));
-    }
-    let contact = match form.contact.validate() {
-        Ok(contact) => contact,
-        Err(errors) => {
-            business.checkout_failed(CheckoutFailure::InvalidInput);
+        )),
+        Refused::Invalid(errors) => {
             let lines = lines(&state, &session).await?;
-            return checkout_page(
+            checkout_page(
                 &state,
                 &session,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -121,27 +123,15 @@ pub(super) async fn place(
                 Some("Please correct the highlighted fields."),
                 &form.idempotency_key,
             )
-            .await;
+            .await
         }
-    };
-    let Some(cart) = session.cart_id()? else {
-        business.checkout_failed(CheckoutFailure::EmptyCart);
-        return cart_page(&state, &session, Some("Your cart is empty.".into())).await;
-    };
-    let customer = session.customer_id()?;
-    let outcome =
-        checkout::place_order(&state, &cart, customer, &contact, &form.idempotency_key).await?;
-    match outcome {
-        PlaceOrder::Placed(order) | PlaceOrder::Replayed(order) => {
-            Ok(see_other(&format!("/orders/{}?placed=1", order.id)))
-        }
-        PlaceOrder::KeyReused => Err(PageError::BadRequest(
-            "This order form was already used for another cart; reload the checkout page.".into(),
-        )),
-        PlaceOrder::EmptyCart => {
+        Refused::NoSuchCart | Refused::EmptyCart => {
             cart_page(&state, &session, Some("Your cart is empty.".into())).await
         }
-        PlaceOrder::OutOfStock { product } => {
+        Refused::KeyReused => Err(PageError::BadRequest(
+            "This order form was already used for another cart; reload the checkout page.".into(),
+        )),
+        Refused::OutOfStock { product } => {
             cart_page(
                 &state,
                 &session,

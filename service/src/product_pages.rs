@@ -12,13 +12,11 @@
 
 use std::{collections::HashMap, sync::RwLock};
 
-use actix_web::HttpResponse;
-
 use crate::storage::Product;
 
 /// Stands for the CSRF token while a page is rendered for the cache; never
 /// in a product's text, and unchanged by HTML escaping.
-pub(super) const TOKEN_MARKER: &str = "csrf-token-marker-7f3c9a2e5d1b8640";
+pub(crate) const TOKEN_MARKER: &str = "csrf-token-marker-7f3c9a2e5d1b8640";
 
 #[derive(Default)]
 pub struct ProductPages {
@@ -34,7 +32,7 @@ struct Rendered {
 impl ProductPages {
     /// The page of `product` with `token`, if one was rendered from this very
     /// product.
-    pub(super) fn page(&self, product: &Product, token: &str) -> Option<HttpResponse> {
+    pub(crate) fn page(&self, product: &Product, token: &str) -> Option<String> {
         let pages = self.pages.read().unwrap_or_else(|e| e.into_inner());
         let rendered = pages.get(&product.id).filter(|r| r.product == *product)?;
         let mut html = String::with_capacity(
@@ -43,12 +41,12 @@ impl ProductPages {
         html.push_str(&rendered.before_token);
         html.push_str(token);
         html.push_str(&rendered.after_token);
-        Some(super::html_response(actix_web::http::StatusCode::OK, html))
+        Some(html)
     }
 
     /// Keeps `html`, rendered from `product` with [`TOKEN_MARKER`] as the
     /// token, unless the marker is not there exactly once.
-    pub(super) fn keep(&self, product: &Product, html: &str) {
+    pub(crate) fn keep(&self, product: &Product, html: &str) {
         let mut parts = html.split(TOKEN_MARKER);
         let (Some(before), Some(after), None) = (parts.next(), parts.next(), parts.next()) else {
             tracing::warn!(
