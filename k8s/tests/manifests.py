@@ -31,6 +31,8 @@ KUBERNETES_VERSIONS = ("1.32.0", "1.37.0")
 CUSTOM_SCHEMAS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring-v1.json",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule-monitoring-v1.json",
+    ("argoproj.io/v1alpha1", "Rollout"): "rollout-argoproj-v1alpha1.json",
+    ("argoproj.io/v1alpha1", "AnalysisTemplate"): "analysistemplate-argoproj-v1alpha1.json",
 }
 
 # kubernetes-validate reads and parses its (large) definitions file for every
