@@ -1,5 +1,7 @@
-//! The command line: `loadgen run`, `loadgen capacity`, `loadgen hpa`,
-//! `loadgen flood`.
+//! The command line: `loadgen run`, `loadgen capacity`, `loadgen hpa`
+//! (and `loadgen hpa --simulate`, in [`simulate`]), `loadgen flood`.
+
+pub mod simulate;
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -39,7 +41,8 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Step the load up and find the highest request rate at which every SLO holds.
     Capacity(CapacityArgs),
-    /// Size the HorizontalPodAutoscaler from a capacity measurement.
+    /// Size the HorizontalPodAutoscaler from a capacity measurement, or
+    /// (--simulate) replay it against a demand profile.
     Hpa(HpaArgs),
     /// Send one GET as fast as the users can, unchecked, and print the rate
     /// as JSON: measures loadgen itself (bench/run.sh compares it with wrk).
@@ -120,11 +123,12 @@ pub struct CapacityArgs {
 #[derive(Debug, Args)]
 pub struct HpaArgs {
     /// The measurement written by `loadgen capacity`.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", default_value = "k8s/base/capacity.json")]
     pub capacity: PathBuf,
-    /// The forecast peak, in requests per second over all replicas.
-    #[arg(long, value_name = "RPS")]
-    pub peak_rps: f64,
+    /// The forecast peak, in requests per second over all replicas. With
+    /// --simulate, the built-in profiles' peak (default: the HPA's record).
+    #[arg(long, value_name = "RPS", required_unless_present = "simulate")]
+    pub peak_rps: Option<f64>,
     /// Share of the measured capacity each replica is asked to carry.
     #[arg(long, default_value_t = 0.7)]
     pub headroom: f64,
@@ -147,6 +151,8 @@ pub struct HpaArgs {
         value_name = "FILE"
     )]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub simulation: simulate::SimulateArgs,
 }
 
 fn timespan(text: &str) -> Result<Duration, String> {
@@ -259,12 +265,18 @@ async fn flood_command(args: FloodArgs) -> Result<u8> {
 }
 
 fn hpa_command(args: HpaArgs) -> Result<u8> {
+    if let Some(profile) = &args.simulation.simulate {
+        return simulate::run(profile, &args.simulation, &args.capacity, args.peak_rps);
+    }
+    let peak_rps = args
+        .peak_rps
+        .ok_or_else(|| Error::Usage("--peak-rps is required".into()))?;
     let capacity = capacity::read_file(&args.capacity)?;
     let capacity_path = args.capacity.display().to_string();
     let input = HpaInput {
         capacity: &capacity,
         capacity_path: &capacity_path,
-        peak_rps: args.peak_rps,
+        peak_rps,
         headroom: args.headroom,
         min_replicas: args.min_replicas,
         max_replicas: args.max_replicas,
@@ -275,7 +287,7 @@ fn hpa_command(args: HpaArgs) -> Result<u8> {
     if sizing.capped {
         eprintln!(
             "warning: the peak of {} req/s needs {} replicas, but --max-replicas allows {}",
-            args.peak_rps, sizing.replicas_at_peak, args.max_replicas
+            peak_rps, sizing.replicas_at_peak, args.max_replicas
         );
     }
     if args.output.as_os_str() == "-" {
@@ -295,7 +307,7 @@ fn hpa_command(args: HpaArgs) -> Result<u8> {
             sizing.max_replicas,
             sizing.target_rps_per_replica,
             sizing.replicas_at_peak,
-            args.peak_rps
+            peak_rps
         );
     }
     Ok(exit::OK)

@@ -23,6 +23,7 @@ pub mod routes;
 pub mod run;
 pub mod runtime;
 pub mod scenarios;
+pub mod simulate;
 pub mod slo;
 pub mod trace;
 

@@ -2,6 +2,7 @@
 //! loopback, bounded in time.
 
 mod helpers;
+mod simulate;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
