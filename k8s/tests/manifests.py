@@ -46,9 +46,10 @@ class InvalidObject(Exception):
 
 @functools.lru_cache(maxsize=None)
 def build_text(overlay: str) -> str:
-    """`kubectl kustomize` of one overlay (LoadRestrictionsNone: see k8s/base)."""
+    """Plain `kubectl kustomize` of one overlay, with kustomize's default load
+    restrictor, as `kubectl apply -k`, Argo CD and Flux build it."""
     result = subprocess.run(
-        ["kubectl", "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(K8S / "overlays" / overlay)],
+        ["kubectl", "kustomize", str(K8S / "overlays" / overlay)],
         capture_output=True,
         text=True,
         check=False,

@@ -7,10 +7,13 @@ script does both, from the files the `alerts` and `dashboards` crates commit:
 
   alerts/generated/*.yaml      -> k8s/components/slo-rules/prometheusrules.yaml
   dashboards/generated/*.json  -> k8s/components/grafana-dashboards/kustomization.yaml
+                                  and a copy of each in grafana-dashboards/dashboards/
 
-The dashboards are not copied: the generated kustomization names each JSON
-file in place, so the ConfigMaps hold exactly what the dashboards crate wrote.
-The rules are embedded, object by object, under `spec.groups`.
+kustomize reads only files inside the tree it builds (its default load
+restrictor, and what `kubectl apply -k`, Argo CD and Flux use), so the
+dashboards are copied byte for byte beside the kustomization that names them;
+dashboards/generated stays their one source, and `--check` fails on any
+difference. The rules are embedded, object by object, under `spec.groups`.
 
   python3 k8s/tools/generate.py          # rewrite the files
   python3 k8s/tools/generate.py --check  # exit 1 if they are out of date
@@ -34,6 +37,7 @@ ALERTS_DIR = ROOT / "alerts" / "generated"
 DASHBOARDS_DIR = ROOT / "dashboards" / "generated"
 RULES_OUT = ROOT / "k8s" / "components" / "slo-rules" / "prometheusrules.yaml"
 DASHBOARDS_OUT = ROOT / "k8s" / "components" / "grafana-dashboards" / "kustomization.yaml"
+DASHBOARD_COPIES = DASHBOARDS_OUT.parent / "dashboards"
 
 # Label and annotation the kube-prometheus-stack Grafana sidecar looks for
 # (terraform/modules/monitoring sets the same names).
@@ -134,8 +138,8 @@ def render_dashboards() -> str:
         generators.append(
             {
                 "name": name,
-                # Relative to this component's directory.
-                "files": [f"../../../{rel.as_posix()}"],
+                # The copy beside this kustomization (see outputs()).
+                "files": [f"{DASHBOARD_COPIES.name}/{path.name}"],
                 "options": {
                     "labels": {DASHBOARD_LABEL: "1", "app.kubernetes.io/name": "shop"},
                     "annotations": {FOLDER_ANNOTATION: FOLDER},
@@ -151,8 +155,8 @@ def render_dashboards() -> str:
         "configMapGenerator": generators,
     }
     note = (
-        "# Grafana dashboard ConfigMaps, one per dashboards/generated/*.json, read in place.\n"
-        "# Building needs `--load-restrictor LoadRestrictionsNone` (the files are outside k8s/).\n"
+        "# Grafana dashboard ConfigMaps, one per dashboards/generated/*.json, read from\n"
+        "# the copies in dashboards/ so that plain `kubectl kustomize` builds it.\n"
     )
     if not generators:
         note += "# dashboards/generated has no dashboards yet: no ConfigMaps.\n"
@@ -160,7 +164,17 @@ def render_dashboards() -> str:
 
 
 def outputs() -> dict[Path, str]:
-    return {RULES_OUT: render_rules(), DASHBOARDS_OUT: render_dashboards()}
+    wanted = {RULES_OUT: render_rules(), DASHBOARDS_OUT: render_dashboards()}
+    for path in dashboard_files():
+        wanted[DASHBOARD_COPIES / path.name] = path.read_text()
+    return wanted
+
+
+def leftovers(wanted: dict[Path, str]) -> list[Path]:
+    """Copies of dashboards that dashboards/generated no longer has."""
+    if not DASHBOARD_COPIES.is_dir():
+        return []
+    return sorted(p for p in DASHBOARD_COPIES.iterdir() if p not in wanted)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,6 +187,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     stale = 0
+    for path in leftovers(wanted):
+        rel = path.relative_to(ROOT)
+        if args.check:
+            stale += 1
+            print(f"{rel} has no source in dashboards/generated; run: python3 k8s/tools/generate.py", file=sys.stderr)
+        else:
+            path.unlink()
+            print(f"removed {rel}")
     for path, text in wanted.items():
         current = path.read_text() if path.exists() else ""
         if current == text:
