@@ -3,9 +3,17 @@
 //! `method`, `rollbacks`, activities with `pauses`) plus `safeguards`, a
 //! `blast-radius`, the `runbook` it exercises and the alerts it should raise.
 //!
-//! Loading goes: YAML → `${VAR}` substitution ([`vars`]) → `ref` resolution →
-//! typed structs (the first type error names its field) → [`validate`]
-//! (every semantic problem, each naming its field).
+//! A plain Chaos Toolkit experiment (JSON or YAML) loads as it is: its
+//! `configuration` and `secrets` with `env` entries, `${name}` substitution,
+//! the `http` and `process` providers, every tolerance form, `pauses`, `ref`s
+//! and `runtime` strategies; `controls` and `extensions` are ignored with a
+//! note. The project's own provider types are extensions on top.
+//!
+//! Loading goes: JSON or YAML → the Chaos Toolkit's fields the runner ignores
+//! set aside with a note, unknown provider types found ([`compat`]) →
+//! `configuration`, `secrets` and `${name}` substitution ([`substitute`]) →
+//! `ref` resolution → typed structs (the first type error names its field) →
+//! [`validate`] (every semantic problem, each naming its field).
 
 use std::{
     collections::BTreeMap,
@@ -16,13 +24,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Problem, Result};
 
+mod compat;
 mod provider;
 mod refs;
+mod strategy;
+mod substitute;
 mod tolerance;
 pub mod validate;
 mod vars;
 
 pub use provider::*;
+pub use strategy::{HypothesisStrategy, RollbackStrategy, Runtime};
 pub use tolerance::{Tolerance, ToleranceCheck};
 pub use vars::Vars;
 
@@ -47,6 +59,16 @@ pub struct Experiment {
     /// Targets and free variables, after `${ENV}` substitution.
     #[serde(default)]
     pub configuration: BTreeMap<String, String>,
+    /// Secrets by scope, resolved; never serialised, so never journaled.
+    #[serde(default, skip_serializing)]
+    pub secrets: BTreeMap<String, BTreeMap<String, String>>,
+    /// The Chaos Toolkit's `contributions` (what the experiment informs on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contributions: Option<serde_json::Value>,
+    /// The Chaos Toolkit's rollback and hypothesis strategies; the CLI's
+    /// flags take precedence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<Runtime>,
     #[serde(default)]
     pub blast_radius: BlastRadius,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,14 +180,31 @@ impl ActivityKind {
     }
 }
 
-/// Seconds to wait before and after an activity.
+/// Seconds to wait before and after an activity: numbers, or numeric text
+/// (what `${name}` of an environment variable gives).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pauses {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "seconds")]
     pub before: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "seconds")]
     pub after: f64,
+}
+
+fn seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Seconds {
+        Number(f64),
+        Text(String),
+    }
+    match Seconds::deserialize(deserializer)? {
+        Seconds::Number(n) => Ok(n),
+        Seconds::Text(t) => t
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("`{t}` is not a number of seconds"))),
+    }
 }
 
 impl Experiment {
@@ -218,6 +257,8 @@ pub struct Loaded {
     pub experiment: Experiment,
     pub as_written: serde_json::Value,
     pub origin: String,
+    /// What was read but is ignored (`controls`...), each naming its field.
+    pub notes: Vec<Problem>,
 }
 
 impl Loaded {
@@ -241,16 +282,20 @@ impl Loaded {
                 .location()
                 .map(|l| format!("line {}, column {}", l.line(), l.column()))
                 .unwrap_or_default();
-            invalid(vec![Problem::new(field, format!("not valid YAML: {e}"))])
+            invalid(vec![Problem::new(
+                field,
+                format!("not valid JSON or YAML: {e}"),
+            )])
         })?;
         if !value.is_mapping() {
             return Err(invalid(vec![Problem::new(
                 "",
-                "an experiment is a YAML mapping with `title`, `method`...",
+                "an experiment is a JSON or YAML mapping with `title`, `method`...",
             )]));
         }
         let as_written = serde_json::to_value(&value).unwrap_or_default();
-        let mut problems = vars::substitute(&mut value, vars);
+        let (notes, mut problems) = compat::set_aside(&mut value);
+        problems.extend(substitute::substitute(&mut value, vars));
         problems.extend(refs::resolve(&mut value));
         if !problems.is_empty() {
             return Err(invalid(problems));
@@ -268,6 +313,7 @@ impl Loaded {
             experiment,
             as_written,
             origin: origin.to_owned(),
+            notes,
         })
     }
 }

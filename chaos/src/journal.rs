@@ -1,5 +1,6 @@
 //! The journal of a run: every activity with its start, end, outcome and
-//! output, in the spirit of the Chaos Toolkit's `journal.json`.
+//! output. [`Journal::to_chaostoolkit`] writes it in the Chaos Toolkit's
+//! `journal.json` shape, which the CLI writes.
 
 use std::{collections::BTreeMap, fmt, time::SystemTime};
 
@@ -7,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
-use crate::experiment::{ActivityKind, ToleranceCheck};
+mod chaostoolkit;
+
+use crate::experiment::{ActivityKind, HypothesisStrategy, RollbackStrategy, ToleranceCheck};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Journal {
@@ -33,6 +36,16 @@ pub struct Journal {
     pub run: Vec<ActivityRun>,
     pub rollbacks: Vec<ActivityRun>,
     pub safeguards: SafeguardLog,
+    #[serde(default)]
+    pub rollback_strategy: RollbackStrategy,
+    #[serde(default)]
+    pub hypothesis_strategy: HypothesisStrategy,
+    /// Why the rollbacks did not run, when the strategy skipped them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollbacks_skipped: Option<String>,
+    /// What the experiment holds that was ignored (`controls`...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// How a run ended; the CLI's exit code.
@@ -76,6 +89,9 @@ impl fmt::Display for Status {
 pub struct SteadyStates {
     pub before: Option<HypothesisRun>,
     pub after: Option<HypothesisRun>,
+    /// Checks during the method (`during-method-only`, `continuously`).
+    #[serde(default)]
+    pub during: Vec<HypothesisRun>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -97,6 +113,7 @@ pub struct SafeguardLog {
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     HypothesisBefore,
+    HypothesisDuring,
     Method,
     HypothesisAfter,
     Rollback,
@@ -107,6 +124,7 @@ impl Phase {
     pub fn as_str(self) -> &'static str {
         match self {
             Phase::HypothesisBefore => "hypothesis-before",
+            Phase::HypothesisDuring => "hypothesis-during",
             Phase::Method => "method",
             Phase::HypothesisAfter => "hypothesis-after",
             Phase::Rollback => "rollback",
@@ -196,6 +214,7 @@ impl Journal {
         for hypothesis in [&self.steady_states.before, &self.steady_states.after]
             .into_iter()
             .flatten()
+            .chain(&self.steady_states.during)
         {
             runs.extend(&hypothesis.probes);
         }
@@ -232,11 +251,16 @@ impl Journal {
                 if breaches == 1 { "" } else { "es" }
             ));
         }
-        let rollbacks_ok = self.rollbacks.iter().filter(|r| r.ok()).count();
-        line.push_str(&format!(
-            "; rollbacks: {rollbacks_ok}/{} ok",
-            self.rollbacks.len()
-        ));
+        match &self.rollbacks_skipped {
+            Some(reason) => line.push_str(&format!("; rollbacks not run: {reason}")),
+            None => {
+                let rollbacks_ok = self.rollbacks.iter().filter(|r| r.ok()).count();
+                line.push_str(&format!(
+                    "; rollbacks: {rollbacks_ok}/{} ok",
+                    self.rollbacks.len()
+                ));
+            }
+        }
         line
     }
 }

@@ -6,7 +6,7 @@ use std::{
 
 use anyhow::Context as _;
 use chaos::{
-    experiment::{default_journal_path, Loaded, Vars},
+    experiment::{default_journal_path, HypothesisStrategy, Loaded, RollbackStrategy, Vars},
     gameday::{self, Backend},
     proxy::FaultProxy,
     runner::{self, RunOptions},
@@ -17,8 +17,11 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 /// Chaos experiments for the shop, and a Toxiproxy-compatible fault proxy.
+///
+/// Reads plain Chaos Toolkit experiments as they are; named `shop-chaos` so
+/// that it lives beside the Chaos Toolkit's own `chaos` command.
 #[derive(Parser)]
-#[command(name = "chaos", version)]
+#[command(name = "shop-chaos", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,27 +34,51 @@ enum Command {
     /// Exit status: 0 the hypothesis held, 1 it deviated, 2 the experiment
     /// is invalid or the run was aborted (safeguard, failed action,
     /// interrupted, steady state not met before the method).
+    ///
+    /// EXPERIMENT is this runner's YAML or a plain Chaos Toolkit experiment
+    /// (JSON or YAML), read as it is.
     Run {
         experiment: PathBuf,
-        /// Where to write the JSON journal (default: EXPERIMENT.journal.json
-        /// in the current directory).
-        #[arg(long)]
+        /// Where to write the JSON journal, in the Chaos Toolkit's shape
+        /// (default: EXPERIMENT.journal.json in the current directory).
+        #[arg(long, visible_alias = "journal-path")]
         journal: Option<PathBuf>,
         /// Validate and print the plan without probing or changing anything.
         #[arg(long)]
         dry_run: bool,
+        #[command(flatten)]
+        vars: VarArgs,
+        /// When the rollbacks run (default: the experiment's
+        /// `runtime.rollbacks.strategy`, else `default`: always, even on
+        /// interruption).
+        #[arg(long, value_enum)]
+        rollback_strategy: Option<RollbackStrategy>,
+        /// When the steady-state hypothesis is checked (default: the
+        /// experiment's `runtime.hypothesis.strategy`, else before and after
+        /// the method).
+        #[arg(long, value_enum)]
+        hypothesis_strategy: Option<HypothesisStrategy>,
+        /// Seconds between two checks during the method, for
+        /// during-method-only and continuously.
+        #[arg(long, value_name = "SECONDS")]
+        hypothesis_frequency: Option<f64>,
+        /// During the method, abort (and roll back) at the first deviation.
+        #[arg(long)]
+        fail_fast: bool,
     },
     /// Check experiments: schema, values and references. Exit 2 if any is invalid.
     Validate {
         #[arg(required = true)]
         experiments: Vec<PathBuf>,
+        #[command(flatten)]
+        vars: VarArgs,
     },
     /// Run a game day: Prometheus with the generated alert rules, the shop,
     /// loadgen at a steady rate, then each experiment of a scenario, judging
     /// whether the expected alerts fire and resolve within their bounds;
     /// writes a Markdown and HTML report with charts.
     ///
-    /// Needs the `shop` and `loadgen` binaries beside `chaos` (build them
+    /// Needs the `shop` and `loadgen` binaries beside `shop-chaos` (build them
     /// with `cargo build -p shop -p loadgen -p chaos`) and the `prometheus`
     /// binary (Debian package `prometheus`). Exit status: 0 every
     /// expectation met, 1 one failed (the report names it), 2 the game day
@@ -75,7 +102,7 @@ enum Command {
         /// The report directory (default: reports/gameday-<time>).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
-        /// Where the shop and loadgen binaries are (default: beside chaos).
+        /// Where the shop and loadgen binaries are (default: beside shop-chaos).
         #[arg(long, value_name = "DIR")]
         bin_dir: Option<PathBuf>,
         /// The generated alert rules (default: alerts/generated).
@@ -99,6 +126,33 @@ enum Command {
     },
 }
 
+/// The Chaos Toolkit's `--var` and `--var-file`.
+#[derive(clap::Args)]
+struct VarArgs {
+    /// Overrides a configuration entry: key=value, or key:type=value with
+    /// type int, float, bool, str or json. May be repeated.
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    var: Vec<String>,
+    /// A JSON or YAML file of `configuration` and `secrets` overrides, or a
+    /// .env file of environment variables. May be repeated.
+    #[arg(long = "var-file", value_name = "FILE")]
+    var_file: Vec<PathBuf>,
+}
+
+impl VarArgs {
+    /// The environment with the files and then the `--var`s over it.
+    fn vars(&self) -> Result<Vars, String> {
+        let mut vars = Vars::from_env();
+        for file in &self.var_file {
+            vars = vars.with_var_file(file)?;
+        }
+        for var in &self.var {
+            vars = vars.with_var(var)?;
+        }
+        Ok(vars)
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -113,8 +167,35 @@ async fn main() -> ExitCode {
             experiment,
             journal,
             dry_run,
-        } => run(experiment, journal, dry_run).await,
-        Command::Validate { experiments } => Ok(validate(&experiments)),
+            vars,
+            rollback_strategy,
+            hypothesis_strategy,
+            hypothesis_frequency,
+            fail_fast,
+        } => match vars.vars() {
+            Ok(vars) => {
+                let options = RunOptions {
+                    dry_run,
+                    rollback_strategy,
+                    hypothesis_strategy,
+                    hypothesis_frequency,
+                    fail_fast,
+                    ..RunOptions::default()
+                };
+                run(experiment, journal, &vars, options).await
+            }
+            Err(message) => {
+                eprintln!("{message}");
+                Ok(2)
+            }
+        },
+        Command::Validate { experiments, vars } => match vars.vars() {
+            Ok(vars) => Ok(validate(&experiments, &vars)),
+            Err(message) => {
+                eprintln!("{message}");
+                Ok(2)
+            }
+        },
         Command::Gameday {
             scenario,
             quick,
@@ -158,14 +239,22 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(path: PathBuf, journal_path: Option<PathBuf>, dry_run: bool) -> anyhow::Result<u8> {
-    let loaded = match Loaded::load(&path, &Vars::from_env()) {
+async fn run(
+    path: PathBuf,
+    journal_path: Option<PathBuf>,
+    vars: &Vars,
+    options: RunOptions,
+) -> anyhow::Result<u8> {
+    let loaded = match Loaded::load(&path, vars) {
         Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("{error}");
             return Ok(2);
         }
     };
+    for note in &loaded.notes {
+        eprintln!("note: {note}");
+    }
     let interrupt = CancellationToken::new();
     tokio::spawn({
         let interrupt = interrupt.clone();
@@ -180,17 +269,17 @@ async fn run(path: PathBuf, journal_path: Option<PathBuf>, dry_run: bool) -> any
     });
     println!("experiment: {}", loaded.experiment.title);
     let options = RunOptions {
-        dry_run,
         interrupt: Some(interrupt),
         observer: Some(Arc::new(|run: &chaos::journal::ActivityRun| {
             println!("{}", run.timeline_line());
         })),
-        ..RunOptions::default()
+        ..options
     };
     let journal = runner::run_loaded(&loaded, options).await;
     println!("{}", journal.summary());
     let journal_path = journal_path.unwrap_or_else(|| default_journal_path(&path));
-    let json = serde_json::to_string_pretty(&journal).context("serialising the journal")?;
+    let json = serde_json::to_string_pretty(&journal.to_chaostoolkit())
+        .context("serialising the journal")?;
     std::fs::write(&journal_path, json)
         .with_context(|| format!("writing the journal to {}", journal_path.display()))?;
     println!("journal: {}", journal_path.display());
@@ -254,11 +343,14 @@ fn beside_this_binary() -> PathBuf {
         .unwrap_or_default()
 }
 
-fn validate(paths: &[PathBuf]) -> u8 {
+fn validate(paths: &[PathBuf], vars: &Vars) -> u8 {
     let mut invalid = 0;
     for path in paths {
-        match Loaded::load(path, &Vars::from_env()) {
+        match Loaded::load(path, vars) {
             Ok(loaded) => {
+                for note in &loaded.notes {
+                    println!("note: {}: {note}", path.display());
+                }
                 let e = &loaded.experiment;
                 println!(
                     "ok: {} ({}: {}, {}{})",

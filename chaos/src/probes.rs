@@ -18,18 +18,32 @@ use crate::{
 /// Bodies are cut to this many bytes in the output (and the journal).
 const MAX_BODY: usize = 64 * 1024;
 
-/// One request: `{value: status, status, latency_ms, body}`; the body is
-/// parsed when it is JSON. A request that gets no answer is an error.
+/// One request: `{value: status, status, headers, latency_ms, body}`; the
+/// body is parsed when it is JSON. A request that gets no answer is an error,
+/// and so is a status other than `expected_status` when one is given; any
+/// other answer, 5xx included, is an output for the tolerance to judge.
 pub async fn http(ctx: &Context, probe: &HttpRequest) -> Result<Value> {
-    let method = Method::from_bytes(probe.method.as_bytes())
+    let method = Method::from_bytes(probe.method.to_uppercase().as_bytes())
         .map_err(|_| Error::Api(format!("bad method {}", probe.method)))?;
-    let mut request = ctx
-        .http()
-        .request(method, &probe.url)
-        .timeout(Duration::from_secs_f64(
-            probe.timeout_seconds.unwrap_or(5.0),
-        ));
+    let (connect, total) = probe.timeouts();
+    let client = if probe.verify_tls && connect.is_none() {
+        ctx.http().clone()
+    } else {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .danger_accept_invalid_certs(!probe.verify_tls);
+        if let Some(connect) = connect {
+            builder = builder.connect_timeout(Duration::from_secs_f64(connect));
+        }
+        builder.build()?
+    };
+    let mut request = client
+        .request(method.clone(), &probe.url)
+        .timeout(Duration::from_secs_f64(total));
+    let mut json_body = false;
     for (name, value) in &probe.headers {
+        json_body |= name.eq_ignore_ascii_case("content-type") && value == "application/json";
         request = request.header(name, value);
     }
     if let Some(body) = &probe.body {
@@ -38,9 +52,26 @@ pub async fn http(ctx: &Context, probe: &HttpRequest) -> Result<Value> {
     if let Some(json) = &probe.json {
         request = request.json(json);
     }
+    if let Some(arguments) = &probe.arguments {
+        request = with_arguments(request, &method, json_body, arguments)?;
+    }
     let started = Instant::now();
-    let response = request.send().await?;
+    let mut retries = probe.max_retries;
+    let response = loop {
+        let attempt = request
+            .try_clone()
+            .ok_or_else(|| Error::Api("the request cannot be repeated".into()))?;
+        match attempt.send().await {
+            Err(e) if e.is_connect() && retries > 0 => retries -= 1,
+            other => break other?,
+        }
+    };
     let status = response.status().as_u16();
+    let headers: Map<String, Value> = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or_default())))
+        .collect();
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -48,6 +79,11 @@ pub async fn http(ctx: &Context, probe: &HttpRequest) -> Result<Value> {
         .is_some_and(|v| v.contains("json"));
     let bytes = response.bytes().await?;
     let latency = started.elapsed();
+    if let Some(expected) = probe.expected_status.filter(|e| *e != status) {
+        return Err(Error::Api(format!(
+            "answered {status}, expected_status is {expected}"
+        )));
+    }
     let body = match serde_json::from_slice::<Value>(&bytes) {
         Ok(json) if is_json || bytes.first().is_some_and(|b| *b == b'{' || *b == b'[') => json,
         _ => {
@@ -58,9 +94,43 @@ pub async fn http(ctx: &Context, probe: &HttpRequest) -> Result<Value> {
     Ok(json!({
         "value": status,
         "status": status,
+        "headers": headers,
         "latency_ms": millis(latency),
         "body": body,
     }))
+}
+
+/// The Chaos Toolkit's `arguments`: query parameters of a GET, else a JSON
+/// body when `Content-Type: application/json` is set, else a form.
+fn with_arguments(
+    request: reqwest::RequestBuilder,
+    method: &Method,
+    json_body: bool,
+    arguments: &Value,
+) -> Result<reqwest::RequestBuilder> {
+    if json_body && method != Method::GET {
+        return Ok(request.json(arguments));
+    }
+    let Value::Object(map) = arguments else {
+        return Err(Error::Api(
+            "`arguments` of a GET or a form is a mapping of names to values".into(),
+        ));
+    };
+    let pairs: Vec<(String, String)> = map
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect();
+    Ok(if method == Method::GET {
+        request.query(&pairs)
+    } else {
+        request.form(&pairs)
+    })
 }
 
 /// A bounded burst: `requests` requests, `concurrency` at a time.

@@ -20,7 +20,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    experiment::{Activity, ActivityKind, Experiment, Loaded, Safeguards},
+    experiment::{
+        Activity, ActivityKind, Experiment, HypothesisStrategy, Loaded, RollbackStrategy,
+        Safeguards,
+    },
     journal::{self, ActivityRun, HypothesisRun, Journal, Phase, RunStatus, SafeguardLog, Status},
 };
 
@@ -44,6 +47,15 @@ pub struct RunOptions {
     /// Cancelled from outside (SIGINT, SIGTERM): the run aborts and rolls back.
     pub interrupt: Option<CancellationToken>,
     pub observer: Option<Observer>,
+    /// When the rollbacks run (default: the experiment's `runtime`, else always).
+    pub rollback_strategy: Option<RollbackStrategy>,
+    /// When the hypothesis is checked (default: the experiment's `runtime`,
+    /// else before and after the method).
+    pub hypothesis_strategy: Option<HypothesisStrategy>,
+    /// Seconds between two checks during the method (default 1).
+    pub hypothesis_frequency: Option<f64>,
+    /// During the method, abort at the first deviation.
+    pub fail_fast: bool,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -59,6 +71,7 @@ impl std::fmt::Debug for RunOptions {
 pub async fn run_loaded(loaded: &Loaded, options: RunOptions) -> Journal {
     let mut journal = run(&loaded.experiment, options).await;
     journal.experiment = loaded.as_written.clone();
+    journal.notes = loaded.notes.iter().map(ToString::to_string).collect();
     journal
 }
 
@@ -87,6 +100,10 @@ pub async fn run(experiment: &Experiment, options: RunOptions) -> Journal {
         run: Vec::new(),
         rollbacks: Vec::new(),
         safeguards: SafeguardLog::default(),
+        rollback_strategy: RollbackStrategy::default(),
+        hypothesis_strategy: HypothesisStrategy::default(),
+        rollbacks_skipped: None,
+        notes: Vec::new(),
     };
     if options.dry_run {
         run.plan(experiment, &mut journal);
@@ -157,8 +174,15 @@ impl Run {
             )
         });
 
+        let strategies = Strategies::of(experiment, options);
+        journal.rollback_strategy = strategies.rollbacks;
+        journal.hypothesis_strategy = strategies.hypothesis;
+        let hypothesis = experiment
+            .steady_state_hypothesis
+            .as_ref()
+            .filter(|_| strategies.hypothesis != HypothesisStrategy::Skip);
         let mut deviated = false;
-        if let Some(hypothesis) = &experiment.steady_state_hypothesis {
+        if let Some(hypothesis) = hypothesis.filter(|_| strategies.hypothesis.before()) {
             let before = self
                 .hypothesis(&hypothesis.probes, Phase::HypothesisBefore)
                 .await;
@@ -169,12 +193,32 @@ impl Run {
             }
             journal.steady_states.before = Some(before);
         }
+        let method_done = CancellationToken::new();
+        let during = hypothesis
+            .filter(|_| strategies.hypothesis.during())
+            .map(|h| {
+                tokio::spawn(self.clone().hypothesis_during(
+                    h.probes.clone(),
+                    strategies.frequency,
+                    strategies.fail_fast,
+                    method_done.clone(),
+                ))
+            });
         if !self.abort.is_set() {
             deviated |= self.method(&experiment.method, journal).await;
         }
-        if let (Some(hypothesis), false) =
-            (&experiment.steady_state_hypothesis, self.abort.is_set())
-        {
+        method_done.cancel();
+        if let Some(Ok(runs)) = match during {
+            Some(task) => Some(task.await),
+            None => None,
+        } {
+            deviated |= runs.iter().any(|r| !r.steady_state_met);
+            journal.steady_states.during = runs;
+        }
+        if let (Some(hypothesis), false) = (
+            hypothesis.filter(|_| strategies.hypothesis.after()),
+            self.abort.is_set(),
+        ) {
             let after = self
                 .hypothesis(&hypothesis.probes, Phase::HypothesisAfter)
                 .await;
@@ -187,9 +231,21 @@ impl Run {
         }
         journal.safeguards = log.lock().expect("the log lock is never poisoned").clone();
 
-        // Rollbacks always run, all of them, and nothing cancels them.
+        // Rollbacks run (always, by default), all of them, and nothing
+        // cancels them.
         let never = CancellationToken::new();
-        for activity in &experiment.rollbacks {
+        let rollbacks = if strategies.rollbacks.plays(deviated) {
+            &experiment.rollbacks[..]
+        } else {
+            if !experiment.rollbacks.is_empty() {
+                journal.rollbacks_skipped = Some(format!(
+                    "the rollback strategy is `{}`",
+                    strategies.rollbacks.as_str()
+                ));
+            }
+            &[]
+        };
+        for activity in rollbacks {
             pause(activity.pauses.before, &never).await;
             let run = self.activity(activity, Phase::Rollback, &never).await;
             journal.rollbacks.push(run);
@@ -275,6 +331,35 @@ impl Run {
         }
     }
 
+    /// The hypothesis, again and again until the method ends; the first
+    /// deviation aborts the run when `fail_fast`.
+    async fn hypothesis_during(
+        self,
+        probes: Vec<Activity>,
+        frequency: f64,
+        fail_fast: bool,
+        done: CancellationToken,
+    ) -> Vec<HypothesisRun> {
+        // At least one check, however short the method.
+        let mut runs = Vec::new();
+        loop {
+            let run = self.hypothesis(&probes, Phase::HypothesisDuring).await;
+            let met = run.steady_state_met;
+            runs.push(run);
+            if !met && fail_fast {
+                self.abort
+                    .trigger("the steady state deviated during the method (fail fast)");
+            }
+            if done.is_cancelled() || self.abort.is_set() {
+                return runs;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs_f64(frequency)) => {}
+                () = done.cancelled() => return runs,
+            }
+        }
+    }
+
     async fn poll_safeguards(
         self,
         safeguards: Safeguards,
@@ -316,6 +401,34 @@ impl Run {
     fn notify(&self, run: &ActivityRun) {
         if let Some(observer) = &self.observer {
             observer(run);
+        }
+    }
+}
+
+/// The strategies of a run: the CLI's, else the experiment's `runtime`.
+struct Strategies {
+    rollbacks: RollbackStrategy,
+    hypothesis: HypothesisStrategy,
+    frequency: f64,
+    fail_fast: bool,
+}
+
+impl Strategies {
+    fn of(experiment: &Experiment, options: &RunOptions) -> Strategies {
+        let runtime = experiment.runtime.clone().unwrap_or_default();
+        let hypothesis = runtime.hypothesis.unwrap_or_default();
+        Strategies {
+            rollbacks: options
+                .rollback_strategy
+                .or(runtime.rollbacks.map(|r| r.strategy))
+                .unwrap_or_default(),
+            hypothesis: options.hypothesis_strategy.unwrap_or(hypothesis.strategy),
+            frequency: options
+                .hypothesis_frequency
+                .or(hypothesis.frequency)
+                .unwrap_or(1.0)
+                .clamp(0.1, 3600.0),
+            fail_fast: options.fail_fast || hypothesis.fail_fast.unwrap_or(false),
         }
     }
 }

@@ -199,3 +199,89 @@ fn alive(pid: i32) -> bool {
         .and_then(|(_, rest)| rest.split_whitespace().next());
     !matches!(state, Some("Z") | Some("X"))
 }
+
+/// The program a `process` provider names: a path to an executable file
+/// (`~` expanded), or a name looked up on `PATH`.
+pub fn find_program(path: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let expanded = match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => Path::new(&home).join(rest),
+        _ => std::path::PathBuf::from(path),
+    };
+    if path.contains('/') {
+        return executable(&expanded).then_some(expanded);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(path))
+        .find(|p| executable(p))
+}
+
+/// Output kept of each stream.
+const MAX_OUTPUT: usize = 64 * 1024;
+
+/// Runs a program as the Chaos Toolkit's `process` provider does:
+/// `{value: status, status, stdout, stderr}`, whatever the exit status; only
+/// a program that cannot start or outlives its timeout fails the activity.
+pub(crate) async fn run(spec: &crate::experiment::ProcessRun, limit: Duration) -> Result<Value> {
+    let program = find_program(&spec.path)
+        .ok_or_else(|| Error::Api(format!("`{}` cannot be found", spec.path)))?;
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let keep = |v: &&Value| !v.is_null() && v.as_str() != Some("");
+    let mut command = match &spec.arguments {
+        // One string is a shell command line after the program.
+        Some(Value::String(line)) => {
+            let mut command = tokio::process::Command::new("/bin/sh");
+            command
+                .arg("-c")
+                .arg(format!("{} {line}", program.display()));
+            command
+        }
+        other => {
+            let arguments: Vec<String> = match other {
+                Some(Value::Array(items)) => items.iter().filter(keep).map(text).collect(),
+                Some(Value::Object(map)) => map
+                    .iter()
+                    .flat_map(|(k, v)| [Value::from(k.clone()), v.clone()])
+                    .filter(|v| keep(&v))
+                    .map(|v| text(&v))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let mut command = tokio::process::Command::new(&program);
+            command.args(arguments);
+            command
+        }
+    };
+    command
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let limit = spec.timeout.map_or(limit, Duration::from_secs_f64);
+    let output = tokio::time::timeout(limit, command.output())
+        .await
+        .map_err(|_| {
+            Error::Api(format!(
+                "process activity took too long to complete (over {}s)",
+                limit.as_secs_f64()
+            ))
+        })?
+        .map_err(|e| Error::Io(format!("running {}", program.display()), e))?;
+    let status = output.status.code().unwrap_or_else(|| {
+        use std::os::unix::process::ExitStatusExt;
+        -output.status.signal().unwrap_or(0)
+    });
+    let cut =
+        |bytes: &[u8]| String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_OUTPUT)]).into_owned();
+    Ok(json!({
+        "value": status,
+        "status": status,
+        "stdout": cut(&output.stdout),
+        "stderr": cut(&output.stderr),
+    }))
+}

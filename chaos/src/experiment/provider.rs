@@ -12,8 +12,10 @@ use crate::toxiproxy::{Stream, Toxic};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Provider {
-    /// One HTTP request: status, latency, body.
+    /// One HTTP request: status, latency, body (the Chaos Toolkit's `http`).
     Http(HttpRequest),
+    /// Run a program: exit status, stdout, stderr (the Chaos Toolkit's `process`).
+    Process(ProcessRun),
     /// A bounded burst of concurrent HTTP requests: how many failed.
     HttpLoad(HttpLoad),
     /// A Prometheus instant query.
@@ -49,10 +51,33 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// Every `type`: the Chaos Toolkit's first, then this runner's own.
+    pub const TYPES: &'static [&'static str] = &[
+        "http",
+        "process",
+        "http-load",
+        "prometheus",
+        "slo-burn-rate",
+        "shop-fault",
+        "shop-faults-clear",
+        "proxy-toxic",
+        "proxy-down",
+        "proxy-up",
+        "proxy-reset",
+        "process-signal",
+        "k8s-delete-pods",
+        "k8s-scale",
+        "k8s-rollout-restart",
+        "k8s-patch-resources",
+        "cpu-stress",
+        "undo",
+    ];
+
     /// The `type` as written.
     pub fn type_name(&self) -> &'static str {
         match self {
             Provider::Http(_) => "http",
+            Provider::Process(_) => "process",
             Provider::HttpLoad(_) => "http-load",
             Provider::Prometheus(_) => "prometheus",
             Provider::SloBurnRate(_) => "slo-burn-rate",
@@ -72,15 +97,17 @@ impl Provider {
         }
     }
 
-    /// Whether this provider observes (a probe) rather than acts.
+    /// Whether this provider only observes (a probe).
     pub fn is_probe(&self) -> bool {
         matches!(
             self,
-            Provider::Http(_)
-                | Provider::HttpLoad(_)
-                | Provider::Prometheus(_)
-                | Provider::SloBurnRate(_)
+            Provider::HttpLoad(_) | Provider::Prometheus(_) | Provider::SloBurnRate(_)
         )
+    }
+
+    /// Whether it may be a probe or an action, as the Chaos Toolkit's are.
+    pub fn is_either(&self) -> bool {
+        matches!(self, Provider::Http(_) | Provider::Process(_))
     }
 }
 
@@ -105,6 +132,61 @@ pub struct HttpRequest {
     /// Seconds before the request is given up (default 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<f64>,
+    /// The Chaos Toolkit's `arguments`: query parameters of a GET; else the
+    /// body, JSON when the `Content-Type` header says so, a form otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Value>,
+    /// The Chaos Toolkit's `timeout`: seconds, or `[connect, read]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<HttpTimeout>,
+    /// Any other status fails the activity (by default none does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_status: Option<u16>,
+    /// Check the server's TLS certificate (default true).
+    #[serde(default = "yes")]
+    pub verify_tls: bool,
+    /// Tries again this many times when the connection fails (default 0).
+    #[serde(default)]
+    pub max_retries: u32,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Seconds for the whole request, or `[connect, read]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum HttpTimeout {
+    Total(f64),
+    ConnectRead(f64, f64),
+}
+
+impl HttpRequest {
+    /// The connect timeout (if any) and the whole request's.
+    pub fn timeouts(&self) -> (Option<f64>, f64) {
+        match (self.timeout, self.timeout_seconds) {
+            (Some(HttpTimeout::ConnectRead(connect, read)), _) => (Some(connect), connect + read),
+            (Some(HttpTimeout::Total(total)), _) => (None, total),
+            (None, Some(total)) => (None, total),
+            (None, None) => (None, 5.0),
+        }
+    }
+}
+
+/// The Chaos Toolkit's `process` provider: `path` found on `PATH`, and its
+/// `arguments` as a list, a mapping (`--flag: value` pairs) or one string
+/// (then run by the shell, as the Chaos Toolkit does).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessRun {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Value>,
+    /// Seconds before the process is killed and the activity fails
+    /// (default: the activity's timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
 }
 
 fn get() -> String {

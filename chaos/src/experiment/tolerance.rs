@@ -6,8 +6,13 @@
 //! | `[200, 204]` | the value is one of them |
 //! | `{type: range, range: [0, 0.25]}` | the value is a number within (a `null` bound is open) |
 //! | `{type: regex, pattern: "..."}` | the text matches |
-//! | `{type: jsonpath, path: "$.a[*].b", expect: 1}` | every node the path selects equals `expect` (or is within `range`, or matches `pattern`; with none of these, the path selects something) |
-//! | `{type: all, of: [...]}` | every tolerance in the list is met |
+//! | `{type: jsonpath, path: "$.a[*].b", expect: 1}` | the path selects exactly one node and it equals `expect` (a list `expect`: the nodes are that list); `count: n`: it selects n nodes; with none of these, it selects something |
+//! | `{type: jsonpath, path: ..., range: [...]}` or `pattern: ...` | (extension) every node it selects is within the range or matches |
+//! | `{type: probe, name: ..., provider: {...}}` | that probe, given the output as `value` in its `arguments`, succeeds: a process exits 0, an HTTP call answers below 400 (the Chaos Toolkit's Python probes return a boolean instead) |
+//! | `{type: all, of: [...]}` | (extension) every tolerance in the list is met |
+//!
+//! These are the Chaos Toolkit's tolerances; a range may also leave a bound
+//! open with `null`.
 //!
 //! The value is the output's `value` (an HTTP probe's status, a query's
 //! first sample...); `regex` and `jsonpath` look at `body` when the output
@@ -15,6 +20,8 @@
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
+
+use super::Activity;
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
@@ -36,10 +43,13 @@ pub enum Tolerance {
     JsonPath {
         path: String,
         expect: Option<Value>,
+        count: Option<u64>,
         range: Option<(Option<f64>, Option<f64>)>,
         pattern: Option<String>,
         target: Option<String>,
     },
+    /// Judged by the runner, which runs the probe.
+    Probe(Box<Activity>),
     All(Vec<Tolerance>),
 }
 
@@ -85,6 +95,7 @@ impl Tolerance {
             Tolerance::JsonPath {
                 path,
                 expect,
+                count,
                 range,
                 pattern,
                 target,
@@ -96,9 +107,22 @@ impl Tolerance {
                 let nodes: Vec<&Value> = compiled.query(document).all();
                 let found = Value::from(nodes.iter().map(|v| (*v).clone()).collect::<Vec<_>>());
                 let (met, wanted) = if let Some(expect) = expect {
+                    let expected: Vec<&Value> = match expect {
+                        Value::Array(items) => items.iter().collect(),
+                        one => vec![one],
+                    };
                     (
-                        !nodes.is_empty() && nodes.iter().all(|n| same(n, expect)),
-                        format!("== {expect}"),
+                        nodes.len() == expected.len()
+                            && nodes.iter().zip(&expected).all(|(n, e)| same(n, e)),
+                        format!(
+                            "== {}",
+                            Value::from(expected.into_iter().cloned().collect::<Vec<_>>())
+                        ),
+                    )
+                } else if let Some(count) = count {
+                    (
+                        nodes.len() as u64 == *count,
+                        format!("selects {count} node{}", if *count == 1 { "" } else { "s" }),
                     )
                 } else if let Some((min, max)) = range {
                     (
@@ -122,6 +146,10 @@ impl Tolerance {
                     format!("{path} → {} {wanted}", abbreviate(&found.to_string())),
                 )
             }
+            Tolerance::Probe(probe) => verdict(
+                false,
+                format!("probe `{}` is run by the runner", probe.name),
+            ),
             Tolerance::All(all) => {
                 let checks: Vec<_> = all.iter().map(|t| t.check(output)).collect();
                 verdict(
@@ -229,7 +257,23 @@ mod tests {
     fn regex_and_jsonpath_look_at_the_body() {
         let output = json!({"value": 200, "body": {"faults": [{"kind": "error"}, {"kind": "error"}], "n": 2}});
         assert!(
-            tolerance("{type: jsonpath, path: '$.faults[*].kind', expect: error}")
+            !tolerance("{type: jsonpath, path: '$.faults[*].kind', expect: error}")
+                .check(&output)
+                .met,
+            "two nodes are not one"
+        );
+        assert!(
+            tolerance("{type: jsonpath, path: '$.faults[*].kind', expect: [error, error]}")
+                .check(&output)
+                .met
+        );
+        assert!(
+            tolerance("{type: jsonpath, path: '$.faults[*].kind', count: 2}")
+                .check(&output)
+                .met
+        );
+        assert!(
+            !tolerance("{type: jsonpath, path: '$.faults[*].kind', count: 1}")
                 .check(&output)
                 .met
         );
@@ -290,6 +334,8 @@ mod tests {
             "[200, 204]",
             "{type: range, range: [null, 1.5], target: latency_ms}",
             "{type: jsonpath, path: '$.a', expect: 1}",
+            "{type: jsonpath, path: '$.a', count: 2}",
+            "{type: probe, name: p, provider: {type: process, path: 'true'}}",
             "{type: all, of: [1, {type: regex, pattern: x}]}",
         ] {
             let t = tolerance(yaml);

@@ -6,7 +6,7 @@ use std::{collections::BTreeSet, path::Path, sync::OnceLock};
 
 use reqwest::Url;
 
-use super::{targets, Activity, ActivityKind, Experiment, Provider};
+use super::{targets, Activity, ActivityKind, Experiment, Provider, Tolerance};
 use crate::Problem;
 
 mod provider;
@@ -226,6 +226,7 @@ impl Check<'_> {
         }
         let is_probe = a.provider.is_probe();
         match a.kind {
+            _ if a.provider.is_either() => {}
             ActivityKind::Probe if !is_probe => self.problem(
                 format!("{path}.type"),
                 format!(
@@ -274,6 +275,13 @@ impl Check<'_> {
             if !(retry.interval >= 0.0 && retry.interval <= 60.0) {
                 self.problem(format!("{path}.retry.interval"), "0 to 60 seconds");
             }
+        }
+        if let Some(Tolerance::Probe(probe)) = &a.tolerance {
+            let field = format!("{path}.tolerance");
+            if probe.kind != ActivityKind::Probe {
+                self.problem(format!("{field}.type"), "a tolerance runs a probe");
+            }
+            self.activity(&field, probe);
         }
         self.provider(&format!("{path}.provider"), &a.provider);
     }

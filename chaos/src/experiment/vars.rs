@@ -1,23 +1,27 @@
-//! `${VAR}` substitution. Values of `configuration` take `${ENV}` and
-//! `${ENV:-default}` from the environment; every other string of the
-//! experiment takes `${key}` from the configuration first, then from the
-//! environment. `$${` is a literal `${`.
+//! Where `${VAR}` values and configuration overrides come from: the process
+//! environment, and the Chaos Toolkit's `--var key[:type]=value` and
+//! `--var-file` (a JSON or YAML file with `configuration` and `secrets`, or a
+//! `.env` file of environment variables).
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, path::Path};
 
 use serde_yaml::Value;
 
-use crate::Problem;
-
-/// Where `${VAR}` values come from: the process environment for the CLI, a
-/// map for tests and tools.
+/// The environment and the overrides an experiment is loaded with.
 #[derive(Debug, Clone, Default)]
-pub struct Vars(BTreeMap<String, String>);
+pub struct Vars {
+    env: BTreeMap<String, String>,
+    configuration: BTreeMap<String, Value>,
+    secrets: BTreeMap<String, BTreeMap<String, Value>>,
+}
 
 impl Vars {
     /// A snapshot of the process environment.
     pub fn from_env() -> Vars {
-        Vars(std::env::vars().collect())
+        Vars {
+            env: std::env::vars().collect(),
+            ..Vars::default()
+        }
     }
 
     /// No variables at all: only defaults (`${X:-default}`) resolve.
@@ -25,169 +29,150 @@ impl Vars {
         Vars::default()
     }
 
-    /// Sets (or overrides) one variable.
+    /// Sets (or overrides) one environment variable.
     pub fn with(mut self, name: impl Into<String>, value: impl Into<String>) -> Vars {
-        self.0.insert(name.into(), value.into());
+        self.env.insert(name.into(), value.into());
         self
     }
 
+    /// An environment variable.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.env.get(name).map(String::as_str)
+    }
+
+    /// Overrides a configuration entry, as `--var key=value` does.
+    pub fn with_config(mut self, key: impl Into<String>, value: impl Into<Value>) -> Vars {
+        self.configuration.insert(key.into(), value.into());
+        self
+    }
+
+    pub(super) fn config_override(&self, key: &str) -> Option<&Value> {
+        self.configuration.get(key)
+    }
+
+    pub(super) fn config_overrides(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.configuration.iter()
+    }
+
+    pub(super) fn secret_override(&self, scope: &str, key: &str) -> Option<&Value> {
+        self.secrets.get(scope).and_then(|s| s.get(key))
+    }
+
+    /// Applies one `--var key[:type]=value` (type: str, int, float, bool, json).
+    pub fn with_var(self, spec: &str) -> Result<Vars, String> {
+        let (key, text) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("--var {spec}: the form is key=value or key:type=value"))?;
+        let (key, kind) = match key.rsplit_once(':') {
+            Some((key, kind)) => (key, Some(kind)),
+            None => (key, None),
+        };
+        if key.is_empty() {
+            return Err(format!("--var {spec}: the key is empty"));
+        }
+        let value = convert(kind, text).map_err(|e| format!("--var {spec}: {e}"))?;
+        Ok(self.with_config(key, value))
+    }
+
+    /// Applies one `--var-file`: JSON or YAML with `configuration` and
+    /// `secrets` mappings (by extension), or else a `.env` file whose
+    /// `NAME=value` lines become environment variables.
+    pub fn with_var_file(mut self, path: &Path) -> Result<Vars, String> {
+        let shown = path.display();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+        let structured = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "json" | "yaml" | "yml"));
+        if !structured {
+            for (n, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let (name, value) = line
+                    .split_once('=')
+                    .ok_or_else(|| format!("{shown}, line {}: a .env line is NAME=value", n + 1))?;
+                self.env.insert(name.trim().to_owned(), value.to_owned());
+            }
+            return Ok(self);
+        }
+        let document: Value =
+            serde_yaml::from_str(&text).map_err(|e| format!("{shown} is not JSON or YAML: {e}"))?;
+        let section = |name: &str| -> Result<Option<serde_yaml::Mapping>, String> {
+            match document.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Mapping(m)) => Ok(Some(m.clone())),
+                Some(_) => Err(format!("{shown}: `{name}` is a mapping")),
+            }
+        };
+        for (key, value) in section("configuration")?.unwrap_or_default() {
+            self.configuration.insert(text_of(&key), value);
+        }
+        for (scope, keys) in section("secrets")?.unwrap_or_default() {
+            let Value::Mapping(keys) = keys else {
+                return Err(format!(
+                    "{shown}: `secrets.{}` is a mapping",
+                    text_of(&scope)
+                ));
+            };
+            let scope = self.secrets.entry(text_of(&scope)).or_default();
+            for (key, value) in keys {
+                scope.insert(text_of(&key), value);
+            }
+        }
+        Ok(self)
     }
 }
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Vars {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Vars(
-            iter.into_iter()
+        Vars {
+            env: iter
+                .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
-        )
+            ..Vars::default()
+        }
     }
 }
 
-/// Substitutes in place; returns what could not be substituted.
-pub(super) fn substitute(document: &mut Value, vars: &Vars) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    let mut configuration = BTreeMap::new();
-    let Some(mapping) = document.as_mapping_mut() else {
-        return problems;
-    };
-    if let Some(config) = mapping.get_mut("configuration").filter(|c| !c.is_null()) {
-        match config.as_mapping_mut() {
-            Some(config) => {
-                for (key, value) in config.iter_mut() {
-                    let key = scalar(key).unwrap_or_default();
-                    let field = format!("configuration.{key}");
-                    let Some(text) = scalar(value) else {
-                        problems.push(Problem::new(
-                            field,
-                            "a configuration value is a string, number or boolean",
-                        ));
-                        continue;
-                    };
-                    let resolved = expand(&text, &field, &mut problems, |name| {
-                        vars.get(name).map(str::to_owned)
-                    });
-                    *value = Value::String(resolved.clone());
-                    configuration.insert(key, resolved);
-                }
-            }
-            None => problems.push(Problem::new(
-                "configuration",
-                "`configuration` is a mapping of names to values",
-            )),
-        }
+/// A text value converted as the Chaos Toolkit's `env_var_type` and
+/// `--var key:type=value` do.
+pub(super) fn convert(kind: Option<&str>, text: &str) -> Result<Value, String> {
+    match kind {
+        None | Some("str" | "string" | "bytes") => Ok(Value::String(text.to_owned())),
+        Some("int" | "integer") => text
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| format!("`{text}` is not an integer")),
+        Some("float" | "number") => text
+            .trim()
+            .parse::<f64>()
+            .map(Value::from)
+            .map_err(|_| format!("`{text}` is not a number")),
+        Some("bool") => Ok(Value::Bool(!matches!(
+            text.to_lowercase().as_str(),
+            "false" | "0" | "no"
+        ))),
+        Some("json") => serde_yaml::from_str(text).map_err(|e| format!("not JSON: {e}")),
+        Some(other) => Err(format!(
+            "unknown type `{other}`; known: str, int, float, bool, bytes, json"
+        )),
     }
-    let lookup = |name: &str| {
-        configuration
-            .get(name)
-            .cloned()
-            .or_else(|| vars.get(name).map(str::to_owned))
-    };
-    for (key, value) in mapping.iter_mut() {
-        let key = scalar(key).unwrap_or_default();
-        if key != "configuration" {
-            walk(value, &key, &mut problems, &lookup);
-        }
-    }
-    problems
 }
 
-fn walk(
-    value: &mut Value,
-    path: &str,
-    problems: &mut Vec<Problem>,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) {
+/// A value as text: strings as they are, numbers and booleans printed,
+/// anything else as JSON.
+pub(super) fn text_of(value: &Value) -> String {
     match value {
-        Value::String(text) if text.contains('$') => {
-            *text = expand(text, path, problems, lookup);
-        }
-        Value::Sequence(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                walk(item, &format!("{path}[{i}]"), problems, lookup);
-            }
-        }
-        Value::Mapping(mapping) => {
-            for (key, item) in mapping.iter_mut() {
-                let key = scalar(key).unwrap_or_default();
-                walk(item, &format!("{path}.{key}"), problems, lookup);
-            }
-        }
-        Value::Tagged(tagged) => walk(&mut tagged.value, path, problems, lookup),
-        _ => {}
-    }
-}
-
-/// Expands `${NAME}` and `${NAME:-default}` in one string.
-fn expand(
-    text: &str,
-    field: &str,
-    problems: &mut Vec<Problem>,
-    lookup: impl Fn(&str) -> Option<String>,
-) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let after = &rest[at..];
-        if let Some(stripped) = after.strip_prefix("$${") {
-            out.push_str("${");
-            rest = stripped;
-            continue;
-        }
-        let Some(body) = after.strip_prefix("${") else {
-            out.push('$');
-            rest = &after[1..];
-            continue;
-        };
-        let Some(end) = body.find('}') else {
-            problems.push(Problem::new(field, format!("unclosed `${{` in `{text}`")));
-            return text.to_owned();
-        };
-        let inner = &body[..end];
-        let (name, default) = match inner.split_once(":-") {
-            Some((name, default)) => (name, Some(default)),
-            None => (inner, None),
-        };
-        if !valid_name(name) {
-            problems.push(Problem::new(
-                field,
-                format!("`${{{inner}}}`: a variable name is letters, digits and `_`"),
-            ));
-        } else {
-            match lookup(name).or_else(|| default.map(str::to_owned)) {
-                Some(value) => out.push_str(&value),
-                None => problems.push(Problem::new(
-                    field,
-                    format!(
-                        "`${{{name}}}` is not set: define it in `configuration` or the \
-                         environment, or give a default (`${{{name}:-value}}`)"
-                    ),
-                )),
-            }
-        }
-        rest = &body[end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn scalar(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => String::new(),
+        other => serde_json::to_string(other).unwrap_or_default(),
     }
 }
 
@@ -195,46 +180,46 @@ fn scalar(value: &Value) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn run(yaml: &str, vars: &Vars) -> (Value, Vec<Problem>) {
-        let mut value: Value = serde_yaml::from_str(yaml).unwrap();
-        let problems = substitute(&mut value, vars);
-        (value, problems)
+    #[test]
+    fn vars_take_a_type_after_a_colon() {
+        let vars = Vars::none()
+            .with_var("port:int=8080")
+            .unwrap()
+            .with_var("url=http://x:1/a=b")
+            .unwrap();
+        assert_eq!(vars.config_override("port"), Some(&Value::from(8080)));
+        assert_eq!(
+            vars.config_override("url"),
+            Some(&Value::from("http://x:1/a=b"))
+        );
+        assert!(Vars::none().with_var("novalue").is_err());
+        assert!(Vars::none().with_var("n:int=many").is_err());
     }
 
     #[test]
-    fn configuration_takes_the_environment_and_activities_take_the_configuration() {
-        let vars = Vars::none().with("SHOP_URL", "http://127.0.0.1:9000");
-        let (value, problems) = run(
-            "configuration:\n  shop_url: ${SHOP_URL:-http://127.0.0.1:8080}\n  token: ${TOKEN:-}\n\
-             method:\n  - url: ${shop_url}/cart\n    cost: $5 and $${literal}\n",
-            &vars,
+    fn var_files_are_structured_or_dotenv() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = dir.path().join("vars.yaml");
+        std::fs::write(
+            &yaml,
+            "configuration:\n  shop_url: http://a\nsecrets:\n  shop:\n    token: t\n",
+        )
+        .unwrap();
+        let env = dir.path().join("vars.env");
+        std::fs::write(&env, "# comment\nSHOP_URL=http://b\n").unwrap();
+        let vars = Vars::none()
+            .with_var_file(&yaml)
+            .unwrap()
+            .with_var_file(&env)
+            .unwrap();
+        assert_eq!(
+            vars.config_override("shop_url"),
+            Some(&Value::from("http://a"))
         );
-        assert!(problems.is_empty(), "{problems:?}");
-        assert_eq!(value["configuration"]["shop_url"], "http://127.0.0.1:9000");
-        assert_eq!(value["configuration"]["token"], "");
-        assert_eq!(value["method"][0]["url"], "http://127.0.0.1:9000/cart");
-        assert_eq!(value["method"][0]["cost"], "$5 and ${literal}");
-    }
-
-    #[test]
-    fn an_unset_variable_is_a_problem_naming_its_field() {
-        let (_, problems) = run(
-            "method:\n  - provider:\n      url: ${nowhere}/x\n",
-            &Vars::none(),
+        assert_eq!(
+            vars.secret_override("shop", "token"),
+            Some(&Value::from("t"))
         );
-        assert_eq!(problems.len(), 1);
-        assert_eq!(problems[0].field, "method[0].provider.url");
-        assert!(problems[0].message.contains("`${nowhere}` is not set"));
-    }
-
-    #[test]
-    fn defaults_apply_only_when_unset() {
-        let vars = Vars::none().with("A", "set");
-        let (value, _) = run(
-            "configuration:\n  a: ${A:-default}\n  b: ${B:-default}\n",
-            &vars,
-        );
-        assert_eq!(value["configuration"]["a"], "set");
-        assert_eq!(value["configuration"]["b"], "default");
+        assert_eq!(vars.get("SHOP_URL"), Some("http://b"));
     }
 }

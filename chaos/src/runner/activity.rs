@@ -2,13 +2,13 @@
 
 use std::time::{Instant, SystemTime};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::{pause, Context, Run};
 use crate::{
     actions,
-    experiment::{Activity, Provider, ToleranceCheck},
+    experiment::{Activity, Provider, Tolerance, ToleranceCheck},
     journal::{self, ActivityRun, Phase, RunStatus},
     probes, Error, Result,
 };
@@ -69,13 +69,17 @@ impl Run {
             Ok(output) => (RunStatus::Succeeded, Some(output), None),
             Err(e) => (RunStatus::Failed, None, Some(e.to_string())),
         };
-        let tolerance = activity.tolerance.as_ref().map(|t| match &output {
-            Some(output) => t.check(output),
-            None => ToleranceCheck {
+        let tolerance = match (&activity.tolerance, &output) {
+            (None, _) => None,
+            (Some(Tolerance::Probe(probe)), Some(output)) => {
+                Some(self.probe_tolerance(probe, output, cancel).await)
+            }
+            (Some(t), Some(output)) => Some(t.check(output)),
+            (Some(_), None) => Some(ToleranceCheck {
                 met: false,
                 detail: format!("no output: {}", error.as_deref().unwrap_or_default()),
-            },
-        });
+            }),
+        };
         ActivityRun {
             name: activity.name.clone(),
             kind: activity.kind,
@@ -95,9 +99,66 @@ impl Run {
     }
 }
 
+impl Run {
+    /// A `probe` tolerance: the probe runs with the output as its `value`
+    /// argument, and is met when it succeeds (a process exits 0, an HTTP call
+    /// answers below 400, one of this runner's probes is within its own
+    /// tolerance).
+    async fn probe_tolerance(
+        &self,
+        probe: &Activity,
+        output: &Value,
+        cancel: &CancellationToken,
+    ) -> ToleranceCheck {
+        let mut probe = probe.clone();
+        let arguments = match &mut probe.provider {
+            Provider::Http(http) => Some(&mut http.arguments),
+            Provider::Process(process) => Some(&mut process.arguments),
+            _ => None,
+        };
+        match arguments {
+            Some(arguments @ None) => *arguments = Some(json!({ "value": output })),
+            Some(Some(Value::Object(map))) => {
+                map.insert("value".into(), output.clone());
+            }
+            Some(Some(Value::Array(list))) => list.push(Value::String(output.to_string())),
+            _ => {}
+        }
+        let limit = probe.timeout();
+        let result = tokio::select! {
+            result = tokio::time::timeout(limit, dispatch(&self.ctx, &probe, cancel)) => {
+                result.unwrap_or_else(|_| Err(Error::Api("timed out".into())))
+            }
+            () = cancel.cancelled() => Err(Error::Api("aborted".into())),
+        };
+        let (met, detail) = match result {
+            Err(e) => (false, e.to_string()),
+            Ok(out) => match &probe.provider {
+                Provider::Process(_) => (out["status"] == 0, format!("exit {}", out["status"])),
+                Provider::Http(_) => (
+                    out["status"].as_u64().is_some_and(|s| s < 400),
+                    format!("HTTP {}", out["status"]),
+                ),
+                _ => match &probe.tolerance {
+                    Some(t) => {
+                        let check = t.check(&out);
+                        (check.met, check.detail)
+                    }
+                    None => (true, "ran".into()),
+                },
+            },
+        };
+        ToleranceCheck {
+            met,
+            detail: format!("probe `{}`: {detail}", probe.name),
+        }
+    }
+}
+
 async fn dispatch(ctx: &Context, activity: &Activity, cancel: &CancellationToken) -> Result<Value> {
     match &activity.provider {
         Provider::Http(http) => probes::http(ctx, http).await,
+        Provider::Process(process) => actions::process::run(process, activity.timeout()).await,
         Provider::HttpLoad(load) => probes::http_load(ctx, load).await,
         Provider::Prometheus(query) => probes::prometheus(ctx, query).await,
         Provider::SloBurnRate(slo) => probes::slo_burn_rate(ctx, slo).await,

@@ -43,7 +43,7 @@ async fn run_exits_0_when_the_hypothesis_holds_and_1_when_it_deviates() {
         let path = dir.path().join(format!("{kind}.yaml"));
         std::fs::write(&path, EXPERIMENT.replace("KIND", kind)).unwrap();
         let journal_path = dir.path().join(format!("{kind}.json"));
-        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_chaos"))
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_shop-chaos"))
             .args([
                 "run",
                 path.to_str().unwrap(),
@@ -74,7 +74,14 @@ async fn run_exits_0_when_the_hypothesis_holds_and_1_when_it_deviates() {
         assert!(stdout.contains(&format!("{status} after")), "{stdout}");
         let journal: Value =
             serde_json::from_str(&std::fs::read_to_string(&journal_path).unwrap()).unwrap();
-        assert_eq!(journal["status"], status);
+        assert_eq!(journal["outcome"], status);
+        assert_eq!(journal["status"], "completed", "the Chaos Toolkit's status");
+        assert_eq!(journal["deviated"], kind == "error");
+        assert_eq!(journal["run"][0]["activity"]["name"], "fault");
+        assert_eq!(
+            journal["steady_states"]["after"]["probes"][0]["tolerance_met"],
+            kind != "error"
+        );
         let fault = &journal["run"][0];
         for field in ["start", "end", "duration", "status", "output"] {
             assert!(
@@ -106,7 +113,7 @@ async fn an_interrupted_run_still_rolls_back_and_exits_2() {
     );
     std::fs::write(&path, long).unwrap();
     let journal_path = dir.path().join("long.json");
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chaos"))
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shop-chaos"))
         .args([
             "run",
             path.to_str().unwrap(),
@@ -149,7 +156,8 @@ async fn an_interrupted_run_still_rolls_back_and_exits_2() {
     );
     let journal: Value =
         serde_json::from_str(&std::fs::read_to_string(&journal_path).unwrap()).unwrap();
-    assert_eq!(journal["status"], "aborted");
+    assert_eq!(journal["outcome"], "aborted");
+    assert_eq!(journal["status"], "interrupted");
     assert_eq!(journal["aborted"], "interrupted");
     assert_eq!(journal["rollbacks"][0]["status"], "succeeded");
 }
@@ -158,7 +166,7 @@ async fn an_interrupted_run_still_rolls_back_and_exits_2() {
 fn a_dry_run_validates_and_plans_without_touching_anything() {
     let dir = tempfile::tempdir().unwrap();
     // Nothing listens on these ports, and there is no cluster: a dry run must not care.
-    let output = Command::new(env!("CARGO_BIN_EXE_chaos"))
+    let output = Command::new(env!("CARGO_BIN_EXE_shop-chaos"))
         .args(["run", "--dry-run", shipped("pod-kill").to_str().unwrap()])
         .current_dir(dir.path())
         .env("SHOP_URL", "http://127.0.0.1:9")
@@ -196,7 +204,7 @@ async fn chaos_proxy_serves_the_api_and_a_link() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chaos"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shop-chaos"))
         .args([
             "proxy",
             "--api",

@@ -12,8 +12,8 @@ use std::{
 };
 
 use chaos::{journal::Status, runner::RunOptions};
-use serde_json::{json, Value};
 use fleet::prometheus::{Config, Prometheus};
+use serde_json::{json, Value};
 
 use crate::helpers::{method_run, run_file, shipped, spawn_shop, value, Backend, Shop};
 

@@ -18,11 +18,11 @@ fn workspace() -> &'static Path {
         .expect("chaos/ is in the workspace")
 }
 
-/// The directory of the `chaos` binary, where `cargo test --workspace` has
+/// The directory of the `shop-chaos` binary, where `cargo test --workspace` has
 /// also built `shop` and `loadgen`; built here when missing (`cargo test -p
 /// chaos` alone does not build other packages' binaries).
 fn bin_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_BIN_EXE_chaos"))
+    let dir = Path::new(env!("CARGO_BIN_EXE_shop-chaos"))
         .parent()
         .expect("the binary is in a directory")
         .to_path_buf();
@@ -147,7 +147,7 @@ async fn an_alert_the_fault_cannot_raise_fails_the_game_day_and_the_report_names
     .unwrap();
     let out = dir.path().join("report");
     let _ = bin_dir();
-    let output = Command::new(env!("CARGO_BIN_EXE_chaos"))
+    let output = Command::new(env!("CARGO_BIN_EXE_shop-chaos"))
         .args(["gameday", "--scenario"])
         .arg(&scenario)
         .arg("--out")

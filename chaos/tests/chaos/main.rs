@@ -1,5 +1,6 @@
 //! The chaos crate's integration tests: one binary.
 
+mod chaostoolkit;
 mod cli;
 mod experiments;
 mod gameday;

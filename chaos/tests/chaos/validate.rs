@@ -54,7 +54,7 @@ fn every_shipped_experiment_is_valid() {
 
 #[test]
 fn the_cli_validates_the_catalogue() {
-    let output = Command::new(env!("CARGO_BIN_EXE_chaos"))
+    let output = Command::new(env!("CARGO_BIN_EXE_shop-chaos"))
         .arg("validate")
         .args(shipped_experiments())
         .env_clear()
@@ -82,7 +82,7 @@ fn the_cli_refuses_a_broken_experiment_with_exit_code_2() {
     )
     .unwrap();
     for command in ["validate", "run"] {
-        let output = Command::new(env!("CARGO_BIN_EXE_chaos"))
+        let output = Command::new(env!("CARGO_BIN_EXE_shop-chaos"))
             .args([command, broken.to_str().unwrap()])
             .current_dir(dir.path())
             .output()
@@ -174,7 +174,7 @@ fn broken_experiments_are_refused_naming_the_field() {
         "type: shop-fault",
         "type: shop-faults",
         "method[0].provider.type",
-        "unknown variant `shop-faults`",
+        "unknown provider type `shop-faults`; known: http, process,",
     );
     refused(
         "probability: 1.0",
@@ -222,7 +222,7 @@ fn broken_experiments_are_refused_naming_the_field() {
         "    - type: probe\n      name: home",
         "    - type: action\n      name: home",
         "steady-state-hypothesis.probes[0].type",
-        "is a probe, not an action",
+        "only probes may be here",
     );
     refused(
         "url: \"${shop_url}/\"",
@@ -264,7 +264,7 @@ fn broken_experiments_are_refused_naming_the_field() {
         "title: t\n",
         "title: t\n  oops: [\n",
         "line 3, column 7",
-        "not valid YAML",
+        "not valid JSON or YAML",
     );
 }
 
@@ -340,7 +340,7 @@ fn broken_providers_are_refused_naming_the_field() {
         "more than 0",
     );
     check(
-        "    provider: {type: http, url: 'http://127.0.0.1/'}\n",
+        "    provider: {type: http-load, url: 'http://127.0.0.1/', requests: 1}\n",
         "method[0].type",
         "is a probe, not an action",
     );

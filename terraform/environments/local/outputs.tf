@@ -16,7 +16,7 @@ output "grafana_admin_password" {
 }
 
 output "admin_token" {
-  description = "The shop's fault API token, for `chaos run`."
+  description = "The shop's fault API token, for `shop-chaos run`."
   value       = module.app.admin_token
   sensitive   = true
 }

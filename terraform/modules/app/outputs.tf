@@ -4,7 +4,7 @@ output "objects" {
 }
 
 output "admin_token" {
-  description = "Bearer token of the shop's fault API (for `chaos run` and curl through `kubectl port-forward svc/shop-admin 8081`)."
+  description = "Bearer token of the shop's fault API (for `shop-chaos run` and curl through `kubectl port-forward svc/shop-admin 8081`)."
   value       = random_password.admin_token.result
   sensitive   = true
 }

@@ -5,7 +5,7 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{json, Map, Value};
 use serde_json_path::JsonPath;
 
-use super::Tolerance;
+use super::{Activity, Tolerance};
 
 impl Tolerance {
     /// Parses the written form (see the module docs).
@@ -51,6 +51,7 @@ impl Tolerance {
             Tolerance::JsonPath {
                 path,
                 expect,
+                count,
                 range,
                 pattern,
                 target,
@@ -59,6 +60,9 @@ impl Tolerance {
                 if let Some(expect) = expect {
                     value["expect"] = expect.clone();
                 }
+                if let Some(count) = count {
+                    value["count"] = json!(count);
+                }
                 if let Some((min, max)) = range {
                     value["range"] = json!([min, max]);
                 }
@@ -66,6 +70,11 @@ impl Tolerance {
                     value["pattern"] = json!(pattern);
                 }
                 with_target(value, target)
+            }
+            Tolerance::Probe(probe) => {
+                let mut value = serde_json::to_value(probe).unwrap_or_default();
+                value["type"] = json!("probe");
+                value
             }
             Tolerance::All(all) => {
                 json!({"type": "all", "of": all.iter().map(Tolerance::to_value).collect::<Vec<_>>()})
@@ -78,15 +87,22 @@ fn from_map(map: &Map<String, Value>) -> Result<Tolerance, String> {
     let kind = map
         .get("type")
         .and_then(Value::as_str)
-        .ok_or("a tolerance mapping needs `type`: range, regex, jsonpath or all")?;
+        .ok_or("a tolerance mapping needs `type`: range, regex, jsonpath, probe or all")?;
     let allowed: &[&str] = match kind {
         "range" => &["type", "range", "target"],
         "regex" => &["type", "pattern", "target"],
-        "jsonpath" => &["type", "path", "expect", "range", "pattern", "target"],
+        "jsonpath" => &[
+            "type", "path", "expect", "count", "range", "pattern", "target",
+        ],
         "all" => &["type", "of"],
+        "probe" => {
+            let activity: Activity = serde_json::from_value(Value::Object(map.clone()))
+                .map_err(|e| format!("a probe tolerance is a probe: {e}"))?;
+            return Ok(Tolerance::Probe(Box::new(activity)));
+        }
         other => {
             return Err(format!(
-                "unknown tolerance type `{other}`, expected range, regex, jsonpath or all"
+                "unknown tolerance type `{other}`, expected range, regex, jsonpath, probe or all"
             ))
         }
     };
@@ -127,18 +143,23 @@ fn from_map(map: &Map<String, Value>) -> Result<Tolerance, String> {
         "jsonpath" => {
             let path = text("path")?;
             JsonPath::parse(&path).map_err(|e| format!("`path` is not a valid JSONPath: {e}"))?;
-            let given = ["expect", "range", "pattern"]
+            let given = ["expect", "count", "range", "pattern"]
                 .iter()
                 .filter(|k| map.contains_key(**k))
                 .count();
             if given > 1 {
                 return Err(
-                    "a jsonpath tolerance takes at most one of `expect`, `range`, `pattern`".into(),
+                    "a jsonpath tolerance takes at most one of `expect`, `count`, `range`, `pattern`"
+                        .into(),
                 );
             }
             Ok(Tolerance::JsonPath {
                 path,
                 expect: map.get("expect").cloned(),
+                count: match map.get("count") {
+                    None => None,
+                    Some(n) => Some(n.as_u64().ok_or("`count` is a number of nodes")?),
+                },
                 range: map.get("range").map(range).transpose()?,
                 pattern: map
                     .get("pattern")
