@@ -23,7 +23,20 @@ PY_PINS=('pytest==9.2.0' 'kubernetes-validate==1.37.0' 'python-hcl2==8.1.4' 'PyY
 CHECKOV_PIN='checkov==3.3.30'
 
 log "deploy: tools"
-command -v kubectl >/dev/null || die "kubectl (with its built-in kustomize >= 5) is needed for the deployment checks: install kubectl"
+# kustomize v5 (components, labels) is built into kubectl from 1.27 on. Debian
+# packages kubectl as kubernetes-client, but Debian 12 has only 1.20: install
+# it only where the candidate is new enough, else say where to get it.
+if ! command -v kubectl >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null; then
+        [ -n "$APT_UPDATED" ] || { as_root apt-get update -qq; APT_UPDATED=1; }
+        candidate=$(apt-cache policy kubernetes-client 2>/dev/null | awk '/Candidate:/ {print $2}')
+        upstream=${candidate#*:}; upstream=${upstream##*really}
+        if dpkg --compare-versions "$upstream" ge 1.27 2>/dev/null; then
+            need_apt kubectl kubernetes-client
+        fi
+    fi
+    command -v kubectl >/dev/null || die "kubectl >= 1.27 (its built-in kustomize v5) is needed for the deployment checks, and this machine's Debian/Ubuntu has no such package (kubernetes-client ${candidate:-not found}): install kubectl from the Kubernetes project's apt repository (Kubernetes docs: Install and Set Up kubectl on Linux), then rerun"
+fi
 kustomize_version=$(kubectl version --client -o json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("kustomizeVersion",""))')
 case "$kustomize_version" in
     v[5-9].*) ;;
