@@ -1,12 +1,20 @@
 //! An Argo Rollouts AnalysisTemplate from the SLOs: the canary judge.
 //!
-//! Each request SLO (availability and latency) becomes one metric that reads
-//! its generated recording rule over the fast page pair's short window
-//! (`slo:sli_error:ratio_rate5m`) and compares it with the threshold of the
-//! fast page alert, burn rate × error budget (14.4 × 0.1 % for availability on
-//! a 30-day period). The numbers come from `slo.yaml` and [`Period`], never
-//! from a second copy: the generated file is compared with a fresh generation
-//! by the tests.
+//! Each request SLO (availability and latency) becomes two metrics, both
+//! compared with the threshold of the fast page alert, burn rate × error
+//! budget (14.4 × 0.1 % for availability on a 30-day period), over the fast
+//! page pair's short window (5m):
+//! - `<slo>`: the service as a whole, read from the generated recording rule
+//!   `slo:sli_error:ratio_rate5m` (stable and canary pods together);
+//! - `<slo>-canary`: the canary's pods alone, the SLI's own query with every
+//!   `job="shop"` selector narrowed to the new revision's pod-template hash
+//!   (the `rollouts_pod_template_hash` label the canary component's
+//!   ServiceMonitor copies from the pods; the Rollout passes the hash as the
+//!   `canary-hash` argument). Without it a bad canary at 10 % of the pods
+//!   would show at a tenth of its error ratio.
+//!
+//! The numbers come from `slo.yaml` and [`Period`], never from a second copy:
+//! the generated file is compared with a fresh generation by the tests.
 //!
 //! A measurement waits one window first, so that it covers only the time at
 //! the new weight. With no traffic the SLI is NaN (0/0), which is neither a
@@ -21,7 +29,7 @@ mod template;
 use crate::{
     generate::Options,
     period::{AlertWindow, Period, Severity},
-    promql::{format_duration, go_float},
+    promql::{self, format_duration, go_float},
     sloth::{labels, sli_error_record},
     spec::{Indicator, Slo, SloSpec},
     Error, Problem, Result,
@@ -33,14 +41,20 @@ pub const ANALYSIS_TEMPLATE_PATH: &str = "k8s/components/canary/analysis-templat
 pub const TEMPLATE_NAME: &str = "shop-slo";
 /// The template argument naming Prometheus' base URL.
 pub const PROMETHEUS_ARG: &str = "prometheus-address";
+/// The template argument carrying the canary's pod-template hash.
+pub const CANARY_HASH_ARG: &str = "canary-hash";
+/// The label Prometheus gives a pod's `rollouts-pod-template-hash`.
+pub const CANARY_LABEL: &str = "rollouts_pod_template_hash";
 /// Prometheus of kube-prometheus-stack as terraform/modules/monitoring installs it.
 pub const DEFAULT_PROMETHEUS_ADDRESS: &str =
     "http://kube-prometheus-stack-prometheus.monitoring.svc:9090";
 
-/// One SLO's canary check.
+/// One check of a canary against one SLO.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalysisMetric {
-    /// The SLO's name, also the metric's.
+    /// The metric's name: the SLO's, with `-canary` for the canary's pods alone.
+    pub name: String,
+    /// The SLO's name.
     pub slo: String,
     /// The PromQL, one series: the SLO's error ratio over `window`.
     pub query: String,
@@ -91,11 +105,15 @@ impl AnalysisMetric {
 pub fn metrics(spec: &SloSpec, options: &Options) -> Result<Vec<AnalysisMetric>> {
     let fast_page = fast_page(options.period);
     let window = format_duration(fast_page.short);
-    let metrics: Vec<_> = spec
+    let threshold = |slo: &Slo| round(fast_page.burn_rate * slo.error_budget_ratio());
+    let mut metrics = Vec::new();
+    for slo in spec
         .slos
         .iter()
         .filter(|slo| !slo.alerting.page_alert.disable && judges_requests(slo))
-        .map(|slo| AnalysisMetric {
+    {
+        metrics.push(AnalysisMetric {
+            name: slo.name.clone(),
             slo: slo.name.clone(),
             query: format!(
                 "{record}{{{service}={:?}, {slo_label}={:?}}}",
@@ -105,10 +123,17 @@ pub fn metrics(spec: &SloSpec, options: &Options) -> Result<Vec<AnalysisMetric>>
                 service = labels::SLOTH_SERVICE,
                 slo_label = labels::SLOTH_SLO,
             ),
-            threshold: round(fast_page.burn_rate * slo.error_budget_ratio()),
+            threshold: threshold(slo),
             window: window.clone(),
-        })
-        .collect();
+        });
+        metrics.push(AnalysisMetric {
+            name: format!("{}-canary", slo.name),
+            slo: slo.name.clone(),
+            query: canary_query(slo, &window)?,
+            threshold: threshold(slo),
+            window: window.clone(),
+        });
+    }
     if metrics.is_empty() {
         return Err(Error::Invalid {
             origin: spec.service.clone(),
@@ -128,6 +153,32 @@ fn fast_page(period: Period) -> AlertWindow {
         .into_iter()
         .find(|w| w.severity == Severity::Page)
         .expect("every period has page windows")
+}
+
+/// The SLI's error ratio query with every selector narrowed to the canary.
+fn canary_query(slo: &Slo, window: &str) -> Result<String> {
+    let job = format!("job={:?}", crate::SHOP_JOB);
+    let query = slo.error_ratio_query(window).trim_end().replace(
+        &job,
+        &format!("{job}, {CANARY_LABEL}=\"{{{{args.{CANARY_HASH_ARG}}}}}\""),
+    );
+    let narrowed = promql::selectors(&query)
+        .map(|selectors| {
+            selectors
+                .iter()
+                .all(|s| s.matchers_on(CANARY_LABEL).count() == 1)
+        })
+        .unwrap_or(false);
+    if !narrowed {
+        return Err(Error::Invalid {
+            origin: slo.name.clone(),
+            problems: vec![Problem::new(
+                "sli.events",
+                format!("every selector must match {job} to be narrowed to a canary's pods"),
+            )],
+        });
+    }
+    Ok(query)
 }
 
 fn judges_requests(slo: &Slo) -> bool {
@@ -157,7 +208,8 @@ pub fn analysis_template(
     Ok(format!(
         "# Code generated by `alerts analysis-template` from {source} (SLO period {period}). DO NOT EDIT.\n\
          # The canary judge of k8s/components/canary: each request SLO's error ratio over\n\
-         # {window} against its fast page threshold ({burn} x the error budget).\n\
+         # {window}, of the whole service and of the canary's pods alone, against its\n\
+         # fast page threshold ({burn} x the error budget).\n\
          # Regenerate: cargo run -p alerts -- analysis-template\n{body}",
         period = options.period,
         window = format_duration(fast_page.short),

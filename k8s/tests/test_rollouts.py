@@ -56,25 +56,54 @@ def test_the_canary_steps_through_10_25_50_100_percent_with_an_analysis_after_ea
             assert names and names <= templates, f"analysis step names {names}, overlay has {templates}"
 
 
+def _page_threshold(alerts: list[dict], slo: str, window: str) -> float:
+    """Factor x budget of the fast page alert (tier 1h_<window>) of `slo`."""
+    (page,) = [a for a in alerts if a["labels"].get("tier") == f"1h_{window}" and f'sloth_slo="{slo}"' in a["expr"]]
+    factor, budget = re.search(r"ratio_rate\w+{[^}]*} > \(([0-9.]+) \* ([0-9.e-]+)\)", page["expr"]).groups()
+    return float(factor) * float(budget)
+
+
 def test_the_analysis_asks_what_the_fast_page_alert_asks(built):
     objects = built[CANARY]
     (template,) = find(objects, "AnalysisTemplate", "shop-slo")
-    alerts = [r for p in find(objects, "PrometheusRule") for g in p["spec"]["groups"] for r in g["rules"] if "alert" in r]
-    records = {r["record"] for p in find(objects, "PrometheusRule") for g in p["spec"]["groups"] for r in g["rules"] if "record" in r}
-    metrics = template["spec"]["metrics"]
-    assert [m["name"] for m in metrics] == ["availability", "page-latency"]
-    for metric in metrics:
-        query = metric["provider"]["prometheus"]["query"]
-        record = query.split("{")[0]
-        assert record in records, f"{metric['name']} queries {record}, which no PrometheusRule records"
+    rules = [r for p in find(objects, "PrometheusRule") for g in p["spec"]["groups"] for r in g["rules"]]
+    alerts = [r for r in rules if "alert" in r]
+    records = {r["record"] for r in rules if "record" in r}
+    metrics = {m["name"]: m for m in template["spec"]["metrics"]}
+    assert sorted(metrics) == ["availability", "availability-canary", "page-latency", "page-latency-canary"]
+    for slo in ("availability", "page-latency"):
+        service, canary = metrics[slo], metrics[f"{slo}-canary"]
+        record = service["provider"]["prometheus"]["query"].split("{")[0]
+        assert record in records, f"{slo} queries {record}, which no PrometheusRule records"
         window = record.rsplit("rate", 1)[1]
-        assert metric["initialDelay"] == window, "the first measurement covers only time at the new weight"
-        (page,) = [a for a in alerts if a["labels"].get("tier") == f"1h_{window}" and f'sloth_slo="{metric["name"]}"' in a["expr"]]
-        factor, budget = re.search(rf"{re.escape(record)}{{[^}}]*}} > \(([0-9.]+) \* ([0-9.e-]+)\)", page["expr"]).groups()
-        threshold = _threshold(metric["successCondition"])
-        assert threshold == pytest.approx(float(factor) * float(budget), rel=1e-9)
-        assert _threshold(metric["failureCondition"]) == threshold
-        assert metric["failureLimit"] == 0, "one failed measurement aborts"
+        (sli,) = [r for r in rules if r.get("record") == record and r["labels"].get("sloth_slo") == slo]
+        # The canary's query is the recorded SLI with the canary's hash added to each selector.
+        narrowed = canary["provider"]["prometheus"]["query"]
+        hash_matcher = ', rollouts_pod_template_hash="{{args.canary-hash}}"'
+        assert narrowed.replace(hash_matcher, "").split() == sli["expr"].split(), f"{slo}-canary is not the recorded SLI"
+        assert narrowed.count(hash_matcher) == sli["expr"].count('job="shop"') > 0
+        for metric in (service, canary):
+            assert metric["initialDelay"] == window, "the first measurement covers only time at the new weight"
+            threshold = _threshold(metric["successCondition"])
+            assert threshold == pytest.approx(_page_threshold(alerts, slo, window), rel=1e-9)
+            assert _threshold(metric["failureCondition"]) == threshold
+            assert metric["failureLimit"] == 0, "one failed measurement aborts"
+
+
+@pytest.mark.parametrize("overlay_name", ROLLOUT_OVERLAYS)
+def test_the_canary_hash_reaches_the_analysis_and_the_series(built, overlay_name):
+    objects = built[overlay_name]
+    (template,) = find(objects, "AnalysisTemplate", "shop-slo")
+    assert "canary-hash" in {a["name"] for a in template["spec"]["args"]}
+    strategy = one(objects, "Rollout", "shop")["spec"]["strategy"]
+    steps = [s["analysis"] for s in strategy.get("canary", {}).get("steps", []) if "analysis" in s]
+    steps += [strategy["blueGreen"]["postPromotionAnalysis"]] if "blueGreen" in strategy else []
+    assert steps
+    for analysis in steps:
+        args = {a["name"]: a for a in analysis["args"]}
+        assert args["canary-hash"]["valueFrom"] == {"podTemplateHashValue": "Latest"}, "judge the new revision's pods"
+    monitor = one(objects, "ServiceMonitor", "shop")
+    assert "rollouts-pod-template-hash" in monitor["spec"]["podTargetLabels"], "the canary's series must carry its hash"
 
 
 def test_blue_green_switches_after_the_preview_is_ready_and_keeps_the_old_pods_for_the_analysis(built):

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{AnalysisMetric, PROMETHEUS_ARG, TEMPLATE_NAME};
+use super::{AnalysisMetric, CANARY_HASH_ARG, PROMETHEUS_ARG, TEMPLATE_NAME};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,7 +31,9 @@ struct Spec {
 #[derive(Serialize)]
 struct Arg {
     name: &'static str,
-    value: String,
+    /// None: the Rollout must pass it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -73,14 +75,20 @@ pub(super) fn template(metrics: &[AnalysisMetric], prometheus_address: &str) -> 
             ]),
         },
         spec: Spec {
-            args: vec![Arg {
-                name: PROMETHEUS_ARG,
-                value: prometheus_address.to_owned(),
-            }],
+            args: vec![
+                Arg {
+                    name: PROMETHEUS_ARG,
+                    value: Some(prometheus_address.to_owned()),
+                },
+                Arg {
+                    name: CANARY_HASH_ARG,
+                    value: None,
+                },
+            ],
             metrics: metrics
                 .iter()
                 .map(|m| Metric {
-                    name: m.slo.clone(),
+                    name: m.name.clone(),
                     initial_delay: m.window.clone(),
                     count: 1,
                     success_condition: m.success_condition(),

@@ -4,9 +4,13 @@
 use std::time::{Duration, Instant};
 
 use alerts::{
-    analysis::{self, AnalysisMetric, Verdict, ANALYSIS_TEMPLATE_PATH, DEFAULT_PROMETHEUS_ADDRESS},
+    analysis::{
+        self, AnalysisMetric, Verdict, ANALYSIS_TEMPLATE_PATH, CANARY_HASH_ARG, CANARY_LABEL,
+        DEFAULT_PROMETHEUS_ADDRESS,
+    },
     generate::{Options, SLO_RULES_FILE},
     period::Period,
+    promql,
     spec::SloSpec,
 };
 use fleet::prometheus::{Config, Prometheus};
@@ -41,19 +45,60 @@ fn the_canary_is_judged_by_availability_and_latency_at_the_fast_page_thresholds(
     let metrics = analysis::metrics(&shipped_spec(), &Options::default()).unwrap();
     let judged: Vec<_> = metrics
         .iter()
-        .map(|m| (m.slo.as_str(), m.threshold, m.window.as_str()))
+        .map(|m| (m.name.as_str(), m.threshold, m.window.as_str()))
         .collect();
-    // 14.4 x (1 - 99.9 %) and 14.4 x (1 - 99 %) over the page pair's 5m window.
+    // 14.4 x (1 - 99.9 %) and 14.4 x (1 - 99 %) over the page pair's 5m window,
+    // for the whole service and for the canary's pods alone.
     assert_eq!(
         judged,
         [
             ("availability", 0.0144, "5m"),
-            ("page-latency", 0.144, "5m")
+            ("availability-canary", 0.0144, "5m"),
+            ("page-latency", 0.144, "5m"),
+            ("page-latency-canary", 0.144, "5m"),
         ]
     );
     assert_eq!(
         metrics[0].query,
         r#"slo:sli_error:ratio_rate5m{sloth_service="shop", sloth_slo="availability"}"#
+    );
+}
+
+#[test]
+fn the_canary_queries_are_the_slis_with_every_selector_narrowed_to_the_canarys_pods() {
+    let spec = shipped_spec();
+    let metrics = analysis::metrics(&spec, &Options::default()).unwrap();
+    for metric in metrics.iter().filter(|m| m.name.ends_with("-canary")) {
+        let hash = format!(r#", {CANARY_LABEL}="{{{{args.{CANARY_HASH_ARG}}}}}""#);
+        let sli = spec.slo(&metric.slo).unwrap().error_ratio_query("5m");
+        assert_eq!(metric.query.replace(&hash, ""), sli.trim_end());
+        let selectors = promql::selectors(&metric.query).unwrap();
+        assert!(selectors.len() >= 2, "{}", metric.query);
+        for selector in selectors {
+            assert_eq!(
+                selector.matchers_on(CANARY_LABEL).count(),
+                1,
+                "{}",
+                metric.query
+            );
+        }
+    }
+}
+
+#[test]
+fn an_sli_that_does_not_select_the_shop_job_cannot_be_narrowed_to_a_canary() {
+    let yaml = std::fs::read_to_string(crate_dir().join("slo.yaml"))
+        .unwrap()
+        .replacen(
+            r#"{job="shop",http_response_status_code=~"5.."}"#,
+            r#"{http_response_status_code=~"5.."}"#,
+            1,
+        );
+    let spec = SloSpec::parse(&yaml, "edited").unwrap();
+    let error = analysis::metrics(&spec, &Options::default()).unwrap_err();
+    assert!(
+        error.to_string().contains(r#"must match job="shop""#),
+        "{error}"
     );
 }
 
@@ -116,7 +161,7 @@ fn committed_metrics() -> Vec<(String, AnalysisMetric)> {
         .iter()
         .zip(generated)
         .map(|(metric, generated)| {
-            assert_eq!(metric["name"].as_str(), Some(generated.slo.as_str()));
+            assert_eq!(metric["name"].as_str(), Some(generated.name.as_str()));
             assert_eq!(
                 metric["successCondition"].as_str(),
                 Some(generated.success_condition().as_str())
@@ -146,11 +191,13 @@ async fn shoppers(base: String) {
     }
 }
 
-/// Evaluates every committed query until `wanted` holds for the verdicts
-/// (in template order); the last verdicts and values otherwise.
+/// Evaluates every committed query, the canary's hash set to `hash`, until
+/// `wanted` holds for the verdicts (in template order); the last verdicts
+/// and values otherwise.
 async fn wait_for_verdicts(
     prometheus: &Prometheus,
     metrics: &[(String, AnalysisMetric)],
+    hash: &str,
     wanted: impl Fn(&[Verdict]) -> bool,
 ) -> Result<Vec<Verdict>, String> {
     let started = Instant::now();
@@ -158,15 +205,16 @@ async fn wait_for_verdicts(
         let mut verdicts = Vec::new();
         let mut seen = Vec::new();
         for (query, metric) in metrics {
+            let query = query.replace(&format!("{{{{args.{CANARY_HASH_ARG}}}}}"), hash);
             let values: Vec<f64> = prometheus
-                .query(query)
+                .query(&query)
                 .await
                 .map_err(|e| e.to_string())?
                 .iter()
                 .map(|s| s.value)
                 .collect();
             verdicts.push(metric.verdict(&values));
-            seen.push(format!("{}: {values:?}", metric.slo));
+            seen.push(format!("{}: {values:?}", metric.name));
         }
         if wanted(&verdicts) {
             return Ok(verdicts);
@@ -180,6 +228,29 @@ async fn wait_for_verdicts(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Rules giving a copy of every series the canary queries read the label a
+/// canary pod's series carry in the cluster (the ServiceMonitor copies it
+/// from the pod), with `hash` as its value: here one shop plays the canary.
+fn canary_pod_rules(metrics: &[(String, AnalysisMetric)], hash: &str) -> String {
+    let mut names: Vec<String> = metrics
+        .iter()
+        .filter(|(_, m)| m.name.ends_with("-canary"))
+        .flat_map(|(query, _)| promql::selectors(query).unwrap())
+        .map(|s| s.metric)
+        .collect();
+    names.sort();
+    names.dedup();
+    let rules: Vec<String> = names
+        .iter()
+        .map(|name| {
+            format!(
+                "  - record: {name}\n    expr: '{name}{{job=\"shop\", {CANARY_LABEL}=\"\"}}'\n    labels:\n      {CANARY_LABEL}: {hash}\n"
+            )
+        })
+        .collect();
+    format!("groups:\n- name: canary-pods\n  rules:\n{}", rules.concat())
 }
 
 async fn inject(admin: &str, token: &str, kind: FaultKind) {
@@ -208,7 +279,7 @@ async fn inject(admin: &str, token: &str, kind: FaultKind) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_analysis_passes_a_healthy_shop_and_fails_it_under_an_error_or_a_latency_fault() {
-    use Verdict::{Failed, Successful};
+    use Verdict::{Failed, Inconclusive, Successful};
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings::ephemeral(&format!("sqlite://{}/shop.db", dir.path().display()));
     let token = settings.admin_token.clone().expect("an admin token");
@@ -218,29 +289,57 @@ async fn the_analysis_passes_a_healthy_shop_and_fails_it_under_an_error_or_a_lat
     let stopper = app.stopper();
     tokio::spawn(app.run_until_stopped());
 
+    let metrics = committed_metrics();
+    let names: Vec<_> = metrics.iter().map(|(_, m)| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "availability",
+            "availability-canary",
+            "page-latency",
+            "page-latency-canary"
+        ]
+    );
+    let canary_rules = dir.path().join("canary-pods.yaml");
+    std::fs::write(&canary_rules, canary_pod_rules(&metrics, "c4n4ry")).unwrap();
     let config = Config::scraping([admin.clone()])
-        .rule_file(crate_dir().join("generated").join(SLO_RULES_FILE));
+        .rule_file(crate_dir().join("generated").join(SLO_RULES_FILE))
+        .rule_file(&canary_rules);
     let prometheus = Prometheus::start(config).await.unwrap();
     let traffic = tokio::spawn(shoppers(public));
-    let metrics = committed_metrics();
-    assert_eq!(metrics.len(), 2, "availability and page-latency");
 
-    // Healthy: every SLI is a number under its threshold.
-    wait_for_verdicts(&prometheus, &metrics, |v| {
+    // Healthy: every SLI, the service's and the canary pods', is a number
+    // under its threshold.
+    wait_for_verdicts(&prometheus, &metrics, "c4n4ry", |v| {
         v.iter().all(|v| *v == Successful)
     })
     .await
     .expect("a healthy shop passes the analysis");
-
-    // Every request answered 500: the availability analysis fails (and the
-    // fast 500s leave the latency SLI alone).
-    inject(&admin, &token, FaultKind::Error).await;
-    let verdicts = wait_for_verdicts(&prometheus, &metrics, |v| v[0] == Failed)
+    // Another revision's hash selects no pod: no verdict either way.
+    let other = wait_for_verdicts(&prometheus, &metrics, "0ther", |_| true)
         .await
-        .expect("an error storm fails the availability analysis");
-    assert_eq!(verdicts[1], Successful, "errors are not slow");
+        .unwrap();
+    assert_eq!(
+        other,
+        [Successful, Inconclusive, Successful, Inconclusive],
+        "the canary queries judge only the pods with the canary's hash"
+    );
 
-    // Errors cleared, every request 300 ms late: the latency analysis fails.
+    // Every request answered 500: both availability analyses fail (and the
+    // fast 500s leave the latency SLIs alone).
+    inject(&admin, &token, FaultKind::Error).await;
+    let verdicts = wait_for_verdicts(&prometheus, &metrics, "c4n4ry", |v| {
+        v[0] == Failed && v[1] == Failed
+    })
+    .await
+    .expect("an error storm fails the availability analyses");
+    assert_eq!(
+        (verdicts[2], verdicts[3]),
+        (Successful, Successful),
+        "errors are not slow"
+    );
+
+    // Errors cleared, every request 300 ms late: both latency analyses fail.
     reqwest::Client::new()
         .delete(format!("http://{admin}/admin/faults"))
         .bearer_auth(&token)
@@ -250,9 +349,11 @@ async fn the_analysis_passes_a_healthy_shop_and_fails_it_under_an_error_or_a_lat
         .error_for_status()
         .expect("the faults are cleared");
     inject(&admin, &token, FaultKind::Latency).await;
-    wait_for_verdicts(&prometheus, &metrics, |v| v[1] == Failed)
-        .await
-        .expect("slow pages fail the latency analysis");
+    wait_for_verdicts(&prometheus, &metrics, "c4n4ry", |v| {
+        v[2] == Failed && v[3] == Failed
+    })
+    .await
+    .expect("slow pages fail the latency analyses");
 
     traffic.abort();
     stopper.stop();
