@@ -1,4 +1,4 @@
-//! `chaos gameday`: one command that closes the loop from load to fault to
+//! `shop-chaos gameday`: one command that closes the loop from load to fault to
 //! alert to recovery, on one machine.
 //!
 //! It starts a real Prometheus loaded with the generated alert rules (time
@@ -296,7 +296,7 @@ fn binary(dir: &Path, name: &str) -> Result<PathBuf> {
     } else {
         bail!(
             "the game day runs the `{name}` binary from {}, and it is not there: build it \
-             with `cargo build -p shop -p loadgen` (with --release if chaos is a release \
+             with `cargo build -p shop -p loadgen` (with --release if shop-chaos is a release \
              build), or pass --bin-dir",
             dir.display()
         )
