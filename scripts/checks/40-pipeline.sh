@@ -49,6 +49,34 @@ $unpinned"
 
 shellcheck .github/scripts/*.sh || die "shellcheck found problems in .github/scripts (above)"
 
+log "pipeline: every repository path the workflows name exists"
+missing=""
+for path in $(grep -ohE '(^|[ "=(])(\.github|k8s|service|scripts|alerts)/[A-Za-z0-9_./-]+' .github/workflows/*.yml | sed 's/^[ "=(]//' | sort -u); do
+    [ -e "$path" ] || missing="$missing $path"
+done
+[ -z "$missing" ] || die "the workflows name paths that do not exist:$missing"
+
+# Both linters must fail on what they are here to catch, or a clean run proves nothing.
+bad="$ROOT/target/workflow-selftest/.github/workflows"
+rm -rf "$ROOT/target/workflow-selftest" && mkdir -p "$bad"
+cat > "$bad/bad.yml" <<'YAML'
+on: pull_request_target
+permissions: write-all
+jobs:
+  bad:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@v4
+      - run: echo "${{ github.event.pull_request.title }}"
+YAML
+if "$VENV/bin/actionlint" "$bad/bad.yml" >/dev/null 2>&1; then
+    die "actionlint accepted a workflow with a script injection: the check is broken"
+fi
+if "$VENV/bin/zizmor" --offline --no-progress --persona=pedantic "$bad" >/dev/null 2>&1; then
+    die "zizmor accepted an unpinned, over-privileged pull_request_target workflow: the check is broken"
+fi
+rm -rf "$ROOT/target/workflow-selftest"
+
 log "pipeline: compose.yaml against the Compose specification (scripts/checks/schemas/compose-spec.json)"
 schema=scripts/checks/schemas/compose-spec.json
 "$VENV/bin/check-jsonschema" --schemafile "$schema" compose.yaml \
