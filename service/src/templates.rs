@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use minijinja::{AutoEscape, Environment};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -42,6 +42,12 @@ fn environment() -> Result<Environment<'static>, minijinja::Error> {
     let mut env = Environment::new();
     // Every template is HTML, whatever its file name says.
     env.set_auto_escape_callback(|_| AutoEscape::Html);
+    // In tests and debug builds a value the page uses but the handler did not
+    // give fails the render, so that a field cannot silently print as
+    // nothing; a release build stays lenient and shows the rest of the page.
+    if cfg!(debug_assertions) {
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+    }
     env.add_filter("money", money);
     env.add_filter("date", date);
     for (name, source) in TEMPLATES {
@@ -105,11 +111,22 @@ mod tests {
     }
 
     #[test]
+    fn a_value_the_handler_did_not_give_fails_the_render() {
+        let error = render(
+            "error.jinja",
+            minijinja::context! { status => 400, title => "Oops",
+            layout => minijinja::context! { categories => Vec::<()>::new(), cart_count => 0, customer => () } },
+        )
+        .unwrap_err();
+        assert!(format!("{error:#}").contains("undefined"), "{error:#}");
+    }
+
+    #[test]
     fn html_in_values_is_escaped() {
         let html = render(
             "error.jinja",
             minijinja::context! { status => 400, title => "<script>", message => "x",
-            layout => minijinja::context! { categories => Vec::<()>::new(), cart_count => 0 } },
+            layout => minijinja::context! { categories => Vec::<()>::new(), cart_count => 0, customer => () } },
         )
         .unwrap();
         assert!(html.contains("&lt;script&gt;"));

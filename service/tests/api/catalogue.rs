@@ -8,6 +8,7 @@ crate::on_both_backends!(
     a_category_lists_its_products_twelve_to_a_page,
     search_finds_products_by_name_and_description,
     a_product_page_offers_add_to_cart,
+    a_product_page_breadcrumb_names_its_category,
     an_unknown_product_or_category_is_a_friendly_404,
     the_api_lists_filters_and_paginates_products,
 );
@@ -74,6 +75,22 @@ async fn a_product_page_offers_add_to_cart(backend: Backend) {
     assert!(html.contains("€"), "no price shown");
     let image = app.get(&format!("/images/products/{KNIFE_SLUG}")).await;
     assert_eq!(image.headers()["content-type"], "image/svg+xml");
+}
+
+async fn a_product_page_breadcrumb_names_its_category(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let page = format!("/product/{KNIFE_SLUG}");
+    let breadcrumb = r#"<a href="/category/kitchen">Kitchen</a> › "#;
+    // Rendered for the page cache, served from it, then rendered for a
+    // shopper with a cart: three ways to the same breadcrumb.
+    for view in ["first view", "cached view"] {
+        let html = app.get_html(&page).await;
+        assert!(html.contains(breadcrumb), "{view}: {html}");
+    }
+    app.add_to_cart(crate::helpers::KNIFE_ID, 1).await;
+    let html = app.get_html(&page).await;
+    assert!(html.contains(r#"id="cart-count">1<"#), "{html}");
+    assert!(html.contains(breadcrumb), "with a cart: {html}");
 }
 
 async fn an_unknown_product_or_category_is_a_friendly_404(backend: Backend) {

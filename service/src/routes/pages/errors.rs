@@ -59,7 +59,9 @@ impl ResponseError for PageError {
             status => status.as_u16(),
             title => title,
             message => self.to_string(),
-            layout => minijinja::context! { categories => Vec::<()>::new(), cart_count => 0 },
+            layout => minijinja::context! {
+                categories => Vec::<()>::new(), cart_count => 0, customer => (),
+            },
         };
         let mut response = HttpResponse::build(status);
         if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -78,6 +80,18 @@ impl ResponseError for PageError {
 mod tests {
     use super::*;
     use crate::{configuration::LogFormat, telemetry};
+
+    #[test]
+    fn an_error_page_is_the_template_not_the_plain_text_fallback() {
+        let response = PageError::NotFound("No such page.".into()).error_response();
+        assert_eq!(
+            response
+                .headers()
+                .get(actix_web::http::header::CONTENT_TYPE)
+                .unwrap(),
+            "text/html; charset=utf-8"
+        );
+    }
 
     #[test]
     fn an_unavailable_database_is_logged_with_its_cause() {
