@@ -7,8 +7,10 @@
 # Degraded or aborted (an analysis failed: Argo Rollouts has already scaled the
 # canary away and traffic is back on the stable revision), or at the timeout.
 # kubectl alone, so that the runner needs no Argo Rollouts plugin.
+# WAIT_ROLLOUT_INTERVAL: seconds between two looks (15).
 set -euo pipefail
 ns=$1 name=$2 timeout=$3
+interval=${WAIT_ROLLOUT_INTERVAL:-15}
 deadline=$((SECONDS + timeout))
 rollout=(kubectl -n "$ns" get rollout "$name")
 generation=$("${rollout[@]}" -o jsonpath='{.metadata.generation}')
@@ -29,5 +31,5 @@ while :; do
         echo "::error::rollout $name not finished after ${timeout}s (phase ${phase:-?})"
         exit 1
     fi
-    sleep 15
+    sleep "$interval"
 done

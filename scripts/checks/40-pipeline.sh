@@ -3,7 +3,10 @@
 # container engine or a cluster allows:
 #   1. actionlint on .github/workflows (with shellcheck on every `run:`
 #      script) and zizmor's security audits, offline: both must be clean;
-#   2. every `uses:` is pinned to a full commit SHA with its tag beside it;
+#   2. every `uses:` is pinned to a full commit SHA with its tag beside it,
+#      every path the workflows name exists, and the deploy job's
+#      .github/scripts/wait-rollout.sh decides right against a scripted
+#      kubectl (promoted, aborted, a previous generation, stuck);
 #   3. compose.yaml against the Compose specification's JSON schema
 #      (check-jsonschema; schemas/compose-spec.json, see schemas/README.md),
 #      every file it mounts or builds from exists, and its Prometheus config
@@ -48,6 +51,38 @@ unpinned=$(grep -nE '^\s*(-\s*)?uses:' .github/workflows/*.yml | grep -vE 'uses:
 $unpinned"
 
 shellcheck .github/scripts/*.sh || die "shellcheck found problems in .github/scripts (above)"
+
+log "pipeline: wait-rollout.sh against a scripted kubectl (promoted, aborted, stuck)"
+# A stand-in kubectl answers each `get rollout` with the next line of
+# $ROLLOUT_STATES (observedGeneration|phase|abort|currentPodHash|stableRS|message).
+stub="$ROOT/target/wait-rollout-selftest"
+rm -rf "$stub" && mkdir -p "$stub/bin"
+cat > "$stub/bin/kubectl" <<'SH'
+#!/usr/bin/env bash
+case "$*" in
+    *"jsonpath={.metadata.generation}"*) echo 2 ;;
+    *"get rollout"*)
+        n=$(cat "$ROLLOUT_STATES.n" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$ROLLOUT_STATES.n"
+        line=$(sed -n "${n}p" "$ROLLOUT_STATES"); [ -n "$line" ] || line=$(tail -n 1 "$ROLLOUT_STATES")
+        printf '%s' "$line" ;;
+    *) ;;
+esac
+SH
+chmod +x "$stub/bin/kubectl"
+wait_rollout() {  # wait_rollout STATE_LINE...: the script's exit code; its output in $stub/out
+    printf '%s\n' "$@" > "$stub/states"; rm -f "$stub/states.n"
+    PATH="$stub/bin:$PATH" ROLLOUT_STATES="$stub/states" WAIT_ROLLOUT_INTERVAL=0 \
+        .github/scripts/wait-rollout.sh shop shop 1 >"$stub/out" 2>&1 && echo 0 || echo 1
+}
+[ "$(wait_rollout '1|Healthy||aaa|aaa|' '2|Progressing||bbb|aaa|canary' '2|Paused||bbb|aaa|' '2|Healthy||bbb|bbb|')" = 0 ] \
+    && grep -q "revision bbb promoted" "$stub/out" || die "wait-rollout.sh did not accept a promoted rollout"
+[ "$(wait_rollout '2|Progressing||bbb|aaa|' '2|Degraded|true|bbb|aaa|RolloutAborted: metric "availability-canary" assessed Failed')" = 1 ] \
+    && grep -q 'aborted: RolloutAborted' "$stub/out" || die "wait-rollout.sh did not fail an aborted rollout at once"
+[ "$(wait_rollout '1|Healthy||aaa|aaa|')" = 1 ] && grep -q "not finished after" "$stub/out" \
+    || die "wait-rollout.sh took a Healthy of the previous generation for the new one's"
+[ "$(wait_rollout '1|Healthy||aaa|aaa|' '2|Paused||bbb|aaa|')" = 1 ] && grep -q "not finished after" "$stub/out" \
+    || die "wait-rollout.sh did not give up on a rollout stuck past its timeout"
+rm -rf "$stub"
 
 log "pipeline: every repository path the workflows name exists"
 missing=""
