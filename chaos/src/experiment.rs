@@ -277,16 +277,24 @@ impl Loaded {
             origin: origin.to_owned(),
             problems,
         };
-        let mut value: serde_yaml::Value = serde_yaml::from_str(yaml).map_err(|e| {
-            let field = e
-                .location()
-                .map(|l| format!("line {}, column {}", l.line(), l.column()))
-                .unwrap_or_default();
-            invalid(vec![Problem::new(
-                field,
-                format!("not valid JSON or YAML: {e}"),
-            )])
-        })?;
+        // A `.json` file is parsed as JSON, for JSON's own error messages.
+        let parsed = if origin.ends_with(".json") {
+            serde_json::from_str::<serde_yaml::Value>(yaml).map_err(|e| {
+                Problem::new(
+                    format!("line {}, column {}", e.line(), e.column()),
+                    format!("not valid JSON: {e}"),
+                )
+            })
+        } else {
+            serde_yaml::from_str(yaml).map_err(|e| {
+                let field = e
+                    .location()
+                    .map(|l| format!("line {}, column {}", l.line(), l.column()))
+                    .unwrap_or_default();
+                Problem::new(field, format!("not valid JSON or YAML: {e}"))
+            })
+        };
+        let mut value = parsed.map_err(|problem| invalid(vec![problem]))?;
         if !value.is_mapping() {
             return Err(invalid(vec![Problem::new(
                 "",

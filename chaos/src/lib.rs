@@ -1,9 +1,10 @@
 //! Chaos experiments for the shop.
 //!
-//! - [`experiment`]: the experiment format, shaped like the Chaos Toolkit's
-//!   (`title`, `steady-state-hypothesis`, `method`, `rollbacks`, ...) plus
-//!   `safeguards` and a `blast-radius`; loading with `${VAR}` substitution and
-//!   validation that names the bad field.
+//! - [`experiment`]: the Chaos Toolkit's experiment format, read as it is
+//!   (`title`, `configuration`, `secrets`, `steady-state-hypothesis`,
+//!   `method`, `rollbacks`, the `http` and `process` providers, ...) plus this
+//!   runner's providers, `safeguards` and a `blast-radius`; loading with
+//!   `${name}` substitution and validation that names the bad field.
 //! - [`runner`]: runs an experiment and returns its [`journal::Journal`]:
 //!   hypothesis, method, hypothesis again, rollbacks always, safeguards polled
 //!   throughout.

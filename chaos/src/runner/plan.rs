@@ -22,10 +22,13 @@ impl Run {
                 end: journal.start.clone(),
                 offset: 0.0,
                 duration: 0.0,
-                output: Some(serde_json::json!({
-                    "provider": activity.provider,
-                    "undoable": actions::undoable(&activity.provider),
-                })),
+                output: Some(hide_secrets(
+                    serde_json::json!({
+                        "provider": activity.provider,
+                        "undoable": actions::undoable(&activity.provider),
+                    }),
+                    experiment,
+                )),
                 error: None,
                 tolerance: None,
                 attempts: None,
@@ -69,4 +72,32 @@ impl Run {
             }
         }
     }
+}
+
+/// The provider as substituted holds the secrets' values (a bearer token in a
+/// header); the plan shows `***` in their place.
+fn hide_secrets(mut value: serde_json::Value, experiment: &Experiment) -> serde_json::Value {
+    let secrets: Vec<&str> = experiment
+        .secrets
+        .values()
+        .flat_map(|scope| scope.values())
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
+        .collect();
+    fn walk(value: &mut serde_json::Value, secrets: &[&str]) {
+        match value {
+            serde_json::Value::String(text) => {
+                for secret in secrets {
+                    if text.contains(secret) {
+                        *text = text.replace(secret, "***");
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, secrets)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|v| walk(v, secrets)),
+            _ => {}
+        }
+    }
+    walk(&mut value, &secrets);
+    value
 }

@@ -162,6 +162,23 @@ fn unknown_providers_and_bad_tolerances_are_one_problem_each() {
 }
 
 #[test]
+fn a_broken_json_file_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.json");
+    std::fs::write(&path, "{\n  \"title\": \"t\",\n  \"method\": [,]\n}\n").unwrap();
+    let Err(Error::Invalid { problems, .. }) = Loaded::load(&path, &Vars::none()) else {
+        panic!("a broken JSON file loaded")
+    };
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].field, "line 3, column 14");
+    assert!(
+        problems[0].message.starts_with("not valid JSON"),
+        "{}",
+        problems[0]
+    );
+}
+
+#[test]
 fn controls_are_ignored_with_a_note_naming_where_they_are() {
     let text = r#"{"title": "t", "controls": [{"name": "tracing", "provider": {"type": "python", "module": "chaostracing.control"}}],
       "method": [{"type": "probe", "name": "p", "controls": [], "provider": {"type": "http", "url": "http://127.0.0.1/"}}]}"#;
@@ -389,6 +406,12 @@ fn the_cli_takes_vars_and_var_files() {
         "http://127.0.0.1:7002"
     );
     assert_eq!(journal["status"], "completed");
+    let plan = journal["run"][0]["output"]["provider"].to_string();
+    assert!(plan.contains("Bearer ***"), "{plan}");
+    assert!(
+        !plan.contains("from-file"),
+        "a secret reached the dry-run journal: {plan}"
+    );
 
     let refused = Command::new(env!("CARGO_BIN_EXE_shop-chaos"))
         .args(["validate", "--var", "novalue"])
