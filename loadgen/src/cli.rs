@@ -1,6 +1,8 @@
 //! The command line: `loadgen run`, `loadgen capacity`, `loadgen hpa`
-//! (and `loadgen hpa --simulate`, in [`simulate`]), `loadgen flood`.
+//! (and `loadgen hpa --simulate`, in [`simulate`]), `loadgen merge`,
+//! `loadgen flood`.
 
+pub mod merge;
 pub mod simulate;
 
 use std::num::NonZeroUsize;
@@ -44,6 +46,9 @@ pub enum Command {
     /// Size the HorizontalPodAutoscaler from a capacity measurement, or
     /// (--simulate) replay it against a demand profile.
     Hpa(HpaArgs),
+    /// Add up the summaries of several loadgen runs (one per pod of an
+    /// Indexed Job) and judge them as one run; exit 1 if an SLO breaks.
+    Merge(merge::MergeArgs),
     /// Send one GET as fast as the users can, unchecked, and print the rate
     /// as JSON: measures loadgen itself (bench/run.sh compares it with wrk).
     Flood(FloodArgs),
@@ -167,6 +172,7 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Command::Run(args) => run_command(*args).await,
         Command::Capacity(args) => capacity_command(args).await,
         Command::Hpa(args) => hpa_command(args),
+        Command::Merge(args) => merge::run(args),
         Command::Flood(args) => flood_command(args).await,
     };
     match outcome {

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod error;
 pub mod flood;
 pub mod hpa;
+pub mod merge;
 pub mod profiles;
 pub mod progress;
 pub mod report;

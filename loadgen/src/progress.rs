@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 static REQUESTS: AtomicU64 = AtomicU64::new(0);
 static FAILURES: AtomicU64 = AtomicU64::new(0);
@@ -20,7 +20,7 @@ static SLOWEST: Mutex<Vec<SlowRequest>> = Mutex::new(Vec::new());
 const SLOWEST_KEPT: usize = 10;
 
 /// One slow request, findable in the shop's traces and logs by its trace id.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlowRequest {
     /// `GET /product/{slug}`.
     pub request: String,

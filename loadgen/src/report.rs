@@ -2,11 +2,12 @@
 //! p50/p95/p99 per transaction, errors, the slowest requests with their trace
 //! ids, and a verdict per SLO. Written as `summary.md` and `summary.json`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use goose::metrics::GooseMetrics;
-use serde::Serialize;
+use goose::metrics::{GooseMetrics, GooseRequestMetricAggregate};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::progress::SlowRequest;
@@ -14,7 +15,7 @@ use crate::slo::gate::Verdict;
 use crate::slo::trim;
 
 /// Everything the summary says.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     pub profile: String,
     pub host: String,
@@ -35,10 +36,15 @@ pub struct Summary {
     pub transactions: Vec<TransactionRow>,
     pub errors: Vec<ErrorRow>,
     pub slowest: Vec<SlowRequest>,
+    /// Goose's aggregate per request name, with its response-time buckets:
+    /// what `loadgen merge` adds up over several loadgen pods and judges
+    /// again with the same gate.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub goose_requests: BTreeMap<String, GooseRequestMetricAggregate>,
 }
 
 /// One request name's figures.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RequestRow {
     /// `GET /product/{slug}`: method and route pattern.
     pub name: String,
@@ -50,11 +56,11 @@ pub struct RequestRow {
     pub p99_ms: f64,
     pub max_ms: f64,
     /// Status code to count.
-    pub status_codes: std::collections::BTreeMap<u16, usize>,
+    pub status_codes: BTreeMap<u16, usize>,
 }
 
 /// One named transaction of one scenario.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TransactionRow {
     pub scenario: String,
     pub name: String,
@@ -62,7 +68,7 @@ pub struct TransactionRow {
     pub failures: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorRow {
     pub request: String,
     pub error: String,

@@ -139,6 +139,11 @@ pub async fn run(
         transactions: report::transaction_rows(&metrics),
         errors: report::error_rows(&metrics),
         slowest: progress::slowest(),
+        goose_requests: metrics
+            .requests
+            .iter()
+            .map(|(name, aggregate)| (name.clone(), aggregate.clone()))
+            .collect(),
     };
     summary.write(dir)?;
     Ok(RunResult {

@@ -13,7 +13,7 @@
 
 use goose::metrics::{GooseMetrics, GooseRequestMetricAggregate, GooseRequestMetricTimingData};
 use goose::threshold::ThresholdResult;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{trim, Objective, Scope, Sli};
 
@@ -46,7 +46,7 @@ pub struct Gate {
 }
 
 /// How one rule fared.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleVerdict {
     pub rule: String,
     /// What was observed, as a number: percent or milliseconds; `None`
@@ -58,7 +58,7 @@ pub struct RuleVerdict {
 }
 
 /// How one objective fared.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     pub objective: String,
     pub description: String,

@@ -2,6 +2,7 @@
 //! loopback, bounded in time.
 
 mod helpers;
+mod merge;
 mod simulate;
 
 use std::collections::BTreeSet;
@@ -15,7 +16,7 @@ use loadgen::profiles::Profile;
 use loadgen::routes::{self, Route};
 use loadgen::scenarios::{self, UserType};
 
-const SMOKE_LIMIT: Duration = Duration::from_secs(180);
+pub(crate) const SMOKE_LIMIT: Duration = Duration::from_secs(180);
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
