@@ -15,7 +15,7 @@ use opentelemetry_sdk::{error::OTelSdkResult, trace::SpanData};
 use shop::{
     configuration::{LogFormat, Settings},
     metrics::{Metrics, ObserveHttp},
-    startup::{AppState, Readiness},
+    state::{AppState, Readiness},
     storage::Database,
     telemetry::{self, TraceExport},
 };
