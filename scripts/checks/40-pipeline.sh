@@ -4,8 +4,9 @@
 #   1. actionlint on .github/workflows (with shellcheck on every `run:`
 #      script) and zizmor's security audits, offline: both must be clean;
 #   2. every `uses:` is pinned to a full commit SHA with its tag beside it,
-#      every path the workflows name exists, and the deploy job's
-#      .github/scripts/wait-rollout.sh decides right against a scripted
+#      every path the workflows name exists, the deploy job's render step
+#      (run here with a made-up digest) puts the digest on the Rollout, and
+#      its .github/scripts/wait-rollout.sh decides right against a scripted
 #      kubectl (promoted, aborted, a previous generation, stuck);
 #   3. compose.yaml against the Compose specification's JSON schema
 #      (check-jsonschema; schemas/compose-spec.json, see schemas/README.md),
@@ -83,6 +84,31 @@ wait_rollout() {  # wait_rollout STATE_LINE...: the script's exit code; its outp
 [ "$(wait_rollout '1|Healthy||aaa|aaa|' '2|Paused||bbb|aaa|')" = 1 ] && grep -q "not finished after" "$stub/out" \
     || die "wait-rollout.sh did not give up on a rollout stuck past its timeout"
 rm -rf "$stub"
+
+log "pipeline: the deploy job's render step, run here with a made-up digest"
+# The step's own script, read from release.yml: it must render the canary
+# overlay with the digest on every shop container, Rollout and Deployment.
+render="$ROOT/target/render-selftest"
+rm -rf "$render" && mkdir -p "$render"
+"$VENV/bin/python" - .github/workflows/release.yml > "$render/step.sh" <<'PYEOF'
+import sys, yaml
+workflow = yaml.safe_load(open(sys.argv[1]))
+(step,) = [s for s in workflow["jobs"]["deploy"]["steps"] if s.get("name", "").startswith("Render ")]
+print(step["run"])
+PYEOF
+digest="sha256:$(printf '%064d' 0)"
+IMAGE=ghcr.io/example/shop/shop DIGEST="$digest" RUNNER_TEMP="$render" bash -euo pipefail "$render/step.sh" \
+    || die "the deploy job's render step fails (its script: $render/step.sh)"
+"$VENV/bin/python" - "$render/rendered.yaml" "ghcr.io/example/shop/shop@$digest" <<'PYEOF' || die "the deploy job renders the wrong images (above)"
+import sys, yaml
+objects = [o for o in yaml.safe_load_all(open(sys.argv[1])) if o]
+shop = [(o["kind"], c["image"]) for o in objects if o["kind"] in ("Rollout", "Deployment")
+        for c in o["spec"]["template"]["spec"]["containers"] if c["name"] == "shop"]
+wrong = [f"{kind}: {image}" for kind, image in shop if image != sys.argv[2]]
+if sorted(k for k, _ in shop) != ["Deployment", "Rollout"] or wrong:
+    sys.exit(f"shop containers {shop}; wrong: {wrong}")
+PYEOF
+rm -rf "$render"
 
 log "pipeline: every repository path the workflows name exists"
 missing=""
