@@ -30,8 +30,10 @@ use crate::{
 mod activity;
 mod context;
 mod plan;
+mod strategy;
 
 pub use context::Context;
+use strategy::Strategies;
 
 /// Called with every activity run as it ends, for a live timeline.
 pub type Observer = Arc<dyn Fn(&ActivityRun) + Send + Sync>;
@@ -331,35 +333,6 @@ impl Run {
         }
     }
 
-    /// The hypothesis, again and again until the method ends; the first
-    /// deviation aborts the run when `fail_fast`.
-    async fn hypothesis_during(
-        self,
-        probes: Vec<Activity>,
-        frequency: f64,
-        fail_fast: bool,
-        done: CancellationToken,
-    ) -> Vec<HypothesisRun> {
-        // At least one check, however short the method.
-        let mut runs = Vec::new();
-        loop {
-            let run = self.hypothesis(&probes, Phase::HypothesisDuring).await;
-            let met = run.steady_state_met;
-            runs.push(run);
-            if !met && fail_fast {
-                self.abort
-                    .trigger("the steady state deviated during the method (fail fast)");
-            }
-            if done.is_cancelled() || self.abort.is_set() {
-                return runs;
-            }
-            tokio::select! {
-                () = tokio::time::sleep(Duration::from_secs_f64(frequency)) => {}
-                () = done.cancelled() => return runs,
-            }
-        }
-    }
-
     async fn poll_safeguards(
         self,
         safeguards: Safeguards,
@@ -401,34 +374,6 @@ impl Run {
     fn notify(&self, run: &ActivityRun) {
         if let Some(observer) = &self.observer {
             observer(run);
-        }
-    }
-}
-
-/// The strategies of a run: the CLI's, else the experiment's `runtime`.
-struct Strategies {
-    rollbacks: RollbackStrategy,
-    hypothesis: HypothesisStrategy,
-    frequency: f64,
-    fail_fast: bool,
-}
-
-impl Strategies {
-    fn of(experiment: &Experiment, options: &RunOptions) -> Strategies {
-        let runtime = experiment.runtime.clone().unwrap_or_default();
-        let hypothesis = runtime.hypothesis.unwrap_or_default();
-        Strategies {
-            rollbacks: options
-                .rollback_strategy
-                .or(runtime.rollbacks.map(|r| r.strategy))
-                .unwrap_or_default(),
-            hypothesis: options.hypothesis_strategy.unwrap_or(hypothesis.strategy),
-            frequency: options
-                .hypothesis_frequency
-                .or(hypothesis.frequency)
-                .unwrap_or(1.0)
-                .clamp(0.1, 3600.0),
-            fail_fast: options.fail_fast || hypothesis.fail_fast.unwrap_or(false),
         }
     }
 }

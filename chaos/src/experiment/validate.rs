@@ -10,6 +10,7 @@ use super::{targets, Activity, ActivityKind, Experiment, Provider, Tolerance};
 use crate::Problem;
 
 mod provider;
+mod standard;
 
 pub use provider::parse_selector;
 

@@ -7,76 +7,15 @@ use shop_contract::faults::{FaultKind, FaultTarget};
 
 use super::{sli_windows, Check, SIGNALS};
 use crate::{
-    experiment::{targets, HttpTimeout, Provider, Targets},
+    experiment::{targets, Provider, Targets},
     proxy::toxics,
 };
 
 impl Check<'_> {
     pub(super) fn provider(&mut self, path: &str, provider: &Provider) {
         match provider {
-            Provider::Http(http) => {
-                self.url(&format!("{path}.url"), &http.url);
-                self.method(&format!("{path}.method"), &http.method);
-                self.seconds(
-                    &format!("{path}.timeout_seconds"),
-                    http.timeout_seconds,
-                    300.0,
-                );
-                let bodies = [
-                    http.body.is_some(),
-                    http.json.is_some(),
-                    http.arguments.is_some(),
-                ];
-                if bodies.iter().filter(|b| **b).count() > 1 {
-                    self.problem(path, "give one of `body`, `json` and `arguments`");
-                }
-                match http.timeout {
-                    Some(HttpTimeout::Total(s)) => {
-                        self.seconds(&format!("{path}.timeout"), Some(s), 300.0)
-                    }
-                    Some(HttpTimeout::ConnectRead(c, r)) => {
-                        self.seconds(&format!("{path}.timeout[0]"), Some(c), 300.0);
-                        self.seconds(&format!("{path}.timeout[1]"), Some(r), 300.0);
-                    }
-                    None => {}
-                }
-                if http
-                    .expected_status
-                    .is_some_and(|s| !(100..=599).contains(&s))
-                {
-                    self.problem(
-                        format!("{path}.expected_status"),
-                        "an HTTP status is 100 to 599",
-                    );
-                }
-                if http.max_retries > 10 {
-                    self.problem(format!("{path}.max_retries"), "0 to 10 retries");
-                }
-            }
-            Provider::Process(process) => {
-                if crate::actions::process::find_program(&process.path).is_none() {
-                    self.problem(
-                        format!("{path}.path"),
-                        format!(
-                            "`{}` is not an executable file, nor a program on PATH",
-                            process.path
-                        ),
-                    );
-                }
-                match &process.arguments {
-                    None | Some(serde_json::Value::String(_)) => {}
-                    Some(serde_json::Value::Array(items))
-                        if items.iter().all(|i| !i.is_array() && !i.is_object()) => {}
-                    Some(serde_json::Value::Object(map))
-                        if map.values().all(|v| !v.is_array() && !v.is_object()) => {}
-                    Some(_) => self.problem(
-                        format!("{path}.arguments"),
-                        "one string (run by the shell), a list of values, or a mapping of \
-                         flags to values",
-                    ),
-                }
-                self.seconds(&format!("{path}.timeout"), process.timeout, 3600.0);
-            }
+            Provider::Http(http) => self.http(path, http),
+            Provider::Process(process) => self.process(path, process),
             Provider::HttpLoad(load) => {
                 self.url(&format!("{path}.url"), &load.url);
                 self.method(&format!("{path}.method"), &load.method);
