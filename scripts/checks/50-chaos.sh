@@ -154,6 +154,17 @@ seen = {
 for what, (a, b) in seen.items():
     if a != b:
         sys.exit(f"{what}: shop-chaos {a!r}, chaostoolkit {b!r}")
+# The shape: every key the Chaos Toolkit writes, shop-chaos writes too.
+def entries(journal):
+    states = journal["steady_states"]
+    for phase in ("before", "after"):
+        yield from ((states.get(phase) or {}).get("probes") or [])
+    yield from journal["run"] + journal["rollbacks"]
+missing = set(theirs) - set(ours) - {"chaoslib-version"}
+for mine, their in zip(entries(ours), entries(theirs)):
+    missing |= {f"{their['activity']['name']}.{k}" for k in set(their) - set(mine)}
+if missing:
+    sys.exit(f"the shop-chaos journal lacks {sorted(missing)}")
 outcome = "deviated" if ours["deviated"] else ours["status"]
 print(f"  {sys.argv[5]}: both {outcome} (exit {sys.argv[3]}), failed probes: {', '.join(failed(ours)) or 'none'}")
 EOF
