@@ -154,6 +154,11 @@ impl Fleet {
         self.haproxy.url()
     }
 
+    /// The `shop-admin` Service: any live replica's admin port.
+    pub fn admin_url(&self) -> String {
+        self.haproxy.admin_url()
+    }
+
     pub fn haproxy(&self) -> &Haproxy {
         &self.haproxy
     }

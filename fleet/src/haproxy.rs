@@ -1,7 +1,11 @@
-//! HAProxy (Debian package `haproxy`) as the replicas' Service: one
-//! front-end port spread round-robin over the replicas' public ports, each
-//! health-checked on its admin port's `/readyz`, so that a draining or dead
-//! replica gets no traffic, as a Service drops a pod that is not ready.
+//! HAProxy (Debian package `haproxy`) as the replicas' two Services. `shop`:
+//! one front-end port spread round-robin over the replicas' public ports,
+//! each health-checked on its admin port's `/readyz`, so that a draining or
+//! dead replica gets no traffic, as a Service drops a pod that is not ready.
+//! `shop-admin`: the admin ports of every live replica (checked on
+//! `/healthz`), as the cluster's `shop-admin` Service publishes not-ready
+//! pods too: operators and the chaos runner reach the fault API and metrics
+//! of a replica whose database is down.
 
 use std::{
     net::SocketAddr,
@@ -49,6 +53,7 @@ pub struct Server {
 pub struct Haproxy {
     child: Child,
     address: SocketAddr,
+    admin: SocketAddr,
     stats: SocketAddr,
     log: PathBuf,
 }
@@ -73,10 +78,11 @@ impl Haproxy {
                 .map_err(|e| Error::Io(format!("binding {address}"), e))?;
             address
         };
-        let stats = crate::replica::free_address()
-            .map_err(|e| Error::Io(e.to_string(), io_other(&e)))?;
+        let free =
+            || crate::replica::free_address().map_err(|e| Error::Io(e.to_string(), io_other(&e)));
+        let (admin, stats) = (free()?, free()?);
         let config = dir.join("haproxy.cfg");
-        std::fs::write(&config, configuration(address, stats, servers))
+        std::fs::write(&config, configuration(address, admin, stats, servers))
             .map_err(|e| Error::Io(format!("writing {}", config.display()), e))?;
         check(&binary, &config).await?;
         let log = dir.join("haproxy.log");
@@ -98,6 +104,7 @@ impl Haproxy {
         let mut haproxy = Haproxy {
             child,
             address,
+            admin,
             stats,
             log,
         };
@@ -112,6 +119,11 @@ impl Haproxy {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// The `shop-admin` Service's URL: the admin port of any live replica.
+    pub fn admin_url(&self) -> String {
+        format!("http://{}", self.admin)
     }
 
     /// HAProxy's statistics page: which replicas are up, and their traffic.
@@ -162,7 +174,12 @@ impl Haproxy {
 
 /// The configuration: a front end, a back end of the replicas with a
 /// readiness check on each one's admin port, and a statistics page.
-fn configuration(address: SocketAddr, stats: SocketAddr, servers: &[Server]) -> String {
+fn configuration(
+    address: SocketAddr,
+    admin: SocketAddr,
+    stats: SocketAddr,
+    servers: &[Server],
+) -> String {
     let mut cfg = format!(
         "global\n    maxconn 4096\n\n\
          defaults\n    mode http\n    timeout connect 2s\n    timeout client 60s\n    \
@@ -179,6 +196,18 @@ fn configuration(address: SocketAddr, stats: SocketAddr, servers: &[Server]) -> 
             server.name,
             server.public,
             server.admin.port()
+        ));
+    }
+    cfg.push_str(&format!(
+        "\nfrontend shop-admin\n    bind {admin}\n    default_backend admin-replicas\n\n\
+         backend admin-replicas\n    balance roundrobin\n    option httpchk GET /healthz\n    \
+         http-check expect status 200\n    \
+         default-server inter {CHECK_INTERVAL_MS}ms fall {FALL} rise 1\n"
+    ));
+    for server in servers {
+        cfg.push_str(&format!(
+            "    server {} {} check\n",
+            server.name, server.admin
         ));
     }
     cfg.push_str(&format!(
@@ -234,7 +263,10 @@ fn find_binary() -> Result<PathBuf> {
         return if path.is_file() {
             Ok(path)
         } else {
-            Err(Error::Missing(format!("HAPROXY_BIN={} is not a file", path.display())))
+            Err(Error::Missing(format!(
+                "HAPROXY_BIN={} is not a file",
+                path.display()
+            )))
         };
     }
     std::env::var_os("PATH")
@@ -263,11 +295,15 @@ mod tests {
         }];
         let cfg = configuration(
             "127.0.0.1:8080".parse().unwrap(),
+            "127.0.0.1:8081".parse().unwrap(),
             "127.0.0.1:8404".parse().unwrap(),
             &servers,
         );
         assert!(cfg.contains("server shop-0 127.0.0.1:9000 check port 9001"));
         assert!(cfg.contains("option httpchk GET /readyz"));
+        // The admin Service reaches live replicas, ready or not.
+        assert!(cfg.contains("server shop-0 127.0.0.1:9001 check\n"));
+        assert!(cfg.contains("option httpchk GET /healthz"));
     }
 
     #[test]

@@ -121,6 +121,7 @@ async fn stopped() {
 
 fn print_urls(fleet: &Fleet, database_url: &str, created: bool) {
     println!("shop (HAProxy)  {}", fleet.url());
+    println!("shop-admin      {}", fleet.admin_url());
     println!("haproxy stats   {}", fleet.haproxy().stats_url());
     if let Some(prometheus) = fleet.prometheus() {
         println!("prometheus      {}", prometheus.url());

@@ -325,3 +325,29 @@ async fn haproxy_routes_around_a_killed_replica_and_back_to_it_once_restarted() 
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_fault_posted_through_the_admin_service_reaches_every_replica() {
+    let app = spawn_fleet(2).await;
+    let admin_service = app.fleet.admin_url();
+    let fault =
+        json!({ "kind": "error", "route": "/", "probability": 1.0, "duration_seconds": 60 });
+    let created = app
+        .client
+        .post(format!("{admin_service}/admin/faults"))
+        .bearer_auth(app.fleet.admin_token())
+        .json(&fault)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    for replica in 0..2 {
+        assert!(
+            eventually(ANNOUNCED, || async {
+                app.status_of(replica, "/").await.is_server_error()
+            })
+            .await,
+            "replica {replica} does not apply a fault posted through the admin Service"
+        );
+    }
+}
