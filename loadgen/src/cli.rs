@@ -86,6 +86,10 @@ pub struct RunArgs {
     /// Do not write the request log.
     #[arg(long)]
     pub no_request_log: bool,
+    /// Run this pod's share of the users only: pod INDEX of COUNT (from 0),
+    /// as the pods of an Indexed Job; `loadgen merge` adds their reports up.
+    #[arg(long, value_name = "INDEX/COUNT")]
+    pub shard: Option<crate::shard::Shard>,
     /// Goose's own options; `--users`, `--run-time` or `--test-plan` replace
     /// the profile's plan.
     #[command(flatten)]
@@ -193,6 +197,7 @@ async fn run_command(args: RunArgs) -> Result<u8> {
         profile: args.profile,
         report_dir,
         request_log: !args.no_request_log,
+        shard: args.shard,
     };
     let result = run::run(&options, args.goose, &SloFile::new(args.slo)).await?;
     let summary = &result.summary;

@@ -24,6 +24,7 @@ pub mod routes;
 pub mod run;
 pub mod runtime;
 pub mod scenarios;
+pub mod shard;
 pub mod simulate;
 pub mod slo;
 pub mod trace;

@@ -45,9 +45,36 @@ pub fn read(path: &Path) -> Result<Summary> {
     Ok(summary)
 }
 
-/// The summaries in `dirs`, in order.
+/// The summaries in `dirs`, in order. A directory without a summary.json
+/// stands for its subdirectories that have one (`/reports` holding
+/// `shard-0`, `shard-1`, ... of an Indexed Job).
 pub fn read_all(dirs: &[PathBuf]) -> Result<Vec<Summary>> {
-    dirs.iter().map(|d| read(d)).collect()
+    let mut summaries = Vec::new();
+    for dir in dirs {
+        if !dir.is_dir() || dir.join("summary.json").exists() {
+            summaries.push(read(dir)?);
+            continue;
+        }
+        let entries = std::fs::read_dir(dir).map_err(|source| Error::Read {
+            path: dir.clone(),
+            source,
+        })?;
+        let mut parts: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.join("summary.json").is_file())
+            .collect();
+        if parts.is_empty() {
+            return Err(Error::Usage(format!(
+                "{} has no summary.json, nor any subdirectory with one",
+                dir.display()
+            )));
+        }
+        parts.sort();
+        for part in parts {
+            summaries.push(read(&part)?);
+        }
+    }
+    Ok(summaries)
 }
 
 /// One summary for all of `parts`, judged by `objectives`.

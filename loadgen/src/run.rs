@@ -8,6 +8,7 @@ use crate::attack::{self, Outcome};
 use crate::error::{Error, Result};
 use crate::profiles::Profile;
 use crate::report::{self, Summary};
+use crate::shard::Shard;
 use crate::slo::gate::{Gate, Verdict};
 use crate::slo::source::ObjectiveSource;
 use crate::{progress, routes};
@@ -19,6 +20,8 @@ pub struct RunOptions {
     pub report_dir: PathBuf,
     /// Write Goose's request log (every request, with its `traceparent`).
     pub request_log: bool,
+    /// Run only this share of the users.
+    pub shard: Option<Shard>,
 }
 
 /// How a run ended.
@@ -70,11 +73,18 @@ pub async fn run(
         path: dir.clone(),
         source,
     })?;
-    let profile_plan = (!sets_own_load(&goose)).then(|| options.profile.test_plan());
-    let test_plan = profile_plan.map_or_else(
-        || "set by the Goose options given".to_string(),
-        str::to_string,
-    );
+    let mut profile_plan =
+        (!sets_own_load(&goose)).then(|| options.profile.test_plan().to_string());
+    if let Some(shard) = options.shard {
+        profile_plan = profile_plan.map(|plan| shard.test_plan(&plan));
+        goose.users = goose.users.map(|users| shard.users(users));
+    }
+    let mut test_plan = profile_plan
+        .clone()
+        .unwrap_or_else(|| "set by the Goose options given".to_string());
+    if let Some(shard) = options.shard {
+        test_plan.push_str(&format!(" (shard {shard} of the users)"));
+    }
     for name in ["report.html", "report.json"] {
         goose.report_file.push(dir.join(name).display().to_string());
     }
@@ -97,7 +107,7 @@ pub async fn run(
         interrupted,
     } = attack::execute(
         goose,
-        profile_plan,
+        profile_plan.as_deref(),
         options.profile.pace(),
         options.profile.name(),
     )

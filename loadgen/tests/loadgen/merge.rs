@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::helpers::{error_everywhere, exclusive, read_json, run_loadgen, spawn_shop, Ran};
 use crate::SMOKE_LIMIT;
 
-async fn smoke(host: &str, reports: &Path, dir: &Path) -> Ran {
+async fn smoke(host: &str, shard: &str, reports: &Path, dir: &Path) -> Ran {
     run_loadgen(
         &[
             "run",
@@ -17,6 +17,8 @@ async fn smoke(host: &str, reports: &Path, dir: &Path) -> Ran {
             host,
             "--profile",
             "smoke",
+            "--shard",
+            shard,
             "--no-request-log",
             "--report-dir",
             reports.to_str().unwrap(),
@@ -71,10 +73,13 @@ async fn merged_summaries_add_up_and_get_the_verdict_the_gate_gives() {
     fault.probability = 0.05;
     failing.inject(&fault).await;
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("pod-0"), dir.path().join("pod-1"));
+    // Each run has all of the smoke profile's users (a shard of one): two
+    // shards of one profile would leave each too few users for every route.
+    let reports = dir.path().join("reports");
+    let (a, b) = (reports.join("shard-0"), reports.join("shard-1"));
     let (ran_a, ran_b) = tokio::join!(
-        smoke(&healthy.address, &a, dir.path()),
-        smoke(&failing.address, &b, dir.path())
+        smoke(&healthy.address, "0/1", &a, dir.path()),
+        smoke(&failing.address, "0/1", &b, dir.path())
     );
     assert_eq!(ran_a.code, Some(0), "{}", ran_a.output());
     assert_eq!(ran_b.code, Some(1), "{}", ran_b.output());
@@ -82,6 +87,8 @@ async fn merged_summaries_add_up_and_get_the_verdict_the_gate_gives() {
         read_json(&a.join("summary.json")),
         read_json(&b.join("summary.json")),
     );
+    let plan = sa["test_plan"].as_str().unwrap();
+    assert!(plan.ends_with("(shard 0/1 of the users)"), "{plan}");
 
     // One summary merged alone is judged as the run judged itself.
     let (alone_a, merged_a) = merge(&[&a], &dir.path().join("only-0"), dir.path()).await;
@@ -136,6 +143,12 @@ async fn merged_summaries_add_up_and_get_the_verdict_the_gate_gives() {
         markdown.contains("merged from 2 loadgen runs"),
         "{markdown}"
     );
+
+    // The directory holding both, as an Indexed Job's volume does, is the same.
+    let (by_parent, parent) = merge(&[&reports], &dir.path().join("parent"), dir.path()).await;
+    assert_eq!(by_parent.code, Some(1), "{}", by_parent.output());
+    assert_eq!(parent["verdicts"], merged["verdicts"]);
+    assert_eq!(parent["requests"], merged["requests"]);
 }
 
 #[tokio::test]
