@@ -18,6 +18,7 @@ need_apt psql postgresql postgresql-client
 need_apt chromium chromium
 need_apt chromedriver chromium-driver
 need_apt promtool prometheus
+need_apt prometheus-alertmanager prometheus-alertmanager
 need_apt curl curl
 
 source scripts/lib/postgres.sh

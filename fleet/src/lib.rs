@@ -3,7 +3,17 @@
 //!
 //! - [`prometheus::Prometheus`]: the `prometheus` binary on a free loopback
 //!   port, scraping the targets a test gives it and evaluating its rule files.
+//! - [`alertmanager::Alertmanager`]: the `prometheus-alertmanager` binary on
+//!   a free loopback port with a given configuration, and [`alertmanager::Webhook`]
+//!   receivers that keep what it delivers.
 //! - [`postgres::fresh_database`]: an empty PostgreSQL database per test.
 
+pub mod alertmanager;
+mod cluster;
+pub mod cpu_limit;
+pub mod haproxy;
 pub mod postgres;
 pub mod prometheus;
+pub mod replica;
+
+pub use cluster::{Error, Fleet, Result, Spec};

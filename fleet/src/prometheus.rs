@@ -79,6 +79,11 @@ pub struct Config {
     pub rule_files: Vec<PathBuf>,
     /// More scrape jobs beside the main one: `(job, targets)`.
     pub other_jobs: Vec<(String, Vec<String>)>,
+    /// Alertmanagers to send alerts to, as `host:port` (none by default).
+    pub alertmanagers: Vec<String>,
+    /// A file of the main job's targets in Prometheus' `file_sd` format,
+    /// read again whenever it changes (replicas that come and go).
+    pub discovery_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -96,7 +101,16 @@ impl Config {
             evaluation_interval: Duration::from_secs(1),
             rule_files: Vec::new(),
             other_jobs: Vec::new(),
+            alertmanagers: Vec::new(),
+            discovery_file: None,
         }
+    }
+
+    /// Also scrape, as the main job, the targets listed in `path` (a
+    /// `file_sd` JSON file), with the labels given there.
+    pub fn discovering(mut self, path: impl Into<PathBuf>) -> Config {
+        self.discovery_file = Some(path.into());
+        self
     }
 
     /// Also scrape `targets` (`host:port`, path `/metrics`) as `job`.
@@ -122,6 +136,14 @@ impl Config {
         self
     }
 
+    /// Send alerts to the Alertmanager at `url` (`http://host:port` or `host:port`),
+    /// such as [`crate::alertmanager::Alertmanager::url`].
+    pub fn alerting_to(mut self, url: &str) -> Config {
+        let address = url.trim_start_matches("http://").trim_end_matches('/');
+        self.alertmanagers.push(address.to_owned());
+        self
+    }
+
     pub fn scrape_interval(mut self, interval: Duration) -> Config {
         self.scrape_interval = interval;
         self
@@ -144,18 +166,23 @@ impl Config {
                     .map_err(|e| Error::Io(format!("rule file {}", path.display()), e))
             })
             .collect::<Result<Vec<_>>>()?;
-        let mut scrape_configs = vec![json!({
+        let mut main_job = json!({
             "job_name": self.job,
             "metrics_path": self.metrics_path,
             "static_configs": [{ "targets": self.targets }],
-        })];
+        });
+        if let Some(file) = &self.discovery_file {
+            main_job["file_sd_configs"] =
+                json!([{ "files": [file.display().to_string()], "refresh_interval": "1s" }]);
+        }
+        let mut scrape_configs = vec![main_job];
         scrape_configs.extend(self.other_jobs.iter().map(|(job, targets)| {
             json!({
                 "job_name": job,
                 "static_configs": [{ "targets": targets }],
             })
         }));
-        let config = json!({
+        let mut config = json!({
             "global": {
                 "scrape_interval": ms(self.scrape_interval),
                 "scrape_timeout": ms(self.scrape_interval),
@@ -164,6 +191,11 @@ impl Config {
             "rule_files": rule_files,
             "scrape_configs": scrape_configs,
         });
+        if !self.alertmanagers.is_empty() {
+            config["alerting"] = json!({
+                "alertmanagers": [{ "static_configs": [{ "targets": self.alertmanagers }] }],
+            });
+        }
         Ok(serde_json::to_string_pretty(&config).expect("a JSON value serialises"))
     }
 }
@@ -467,6 +499,20 @@ mod tests {
         );
         assert_eq!(config["global"]["scrape_interval"], "500ms");
         assert!(Path::new(config["rule_files"][0].as_str().unwrap()).is_absolute());
+        assert!(config.get("alerting").is_none());
+    }
+
+    #[test]
+    fn alerting_to_an_alertmanager_names_its_address() {
+        let yml = Config::scraping(["127.0.0.1:9"])
+            .alerting_to("http://127.0.0.1:9093")
+            .to_prometheus_yml()
+            .unwrap();
+        let config: Value = serde_json::from_str(&yml).unwrap();
+        assert_eq!(
+            config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"][0],
+            "127.0.0.1:9093"
+        );
     }
 
     #[test]

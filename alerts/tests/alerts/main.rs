@@ -4,6 +4,7 @@
 //! `tests/golden/` instead of comparing with them.
 
 mod canary;
+mod alertmanager;
 mod cli;
 mod golden;
 mod helpers;
