@@ -187,9 +187,10 @@ fn controls_are_ignored_with_a_note_naming_where_they_are() {
     assert_eq!(fields, ["controls", "method[0].controls"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn plain_experiments_complete_or_deviate_against_a_real_shop() {
-    let shop = spawn_shop(Backend::Sqlite).await;
+crate::on_both_backends!(plain_experiments_complete_or_deviate_against_a_real_shop);
+
+async fn plain_experiments_complete_or_deviate_against_a_real_shop(backend: Backend) {
+    let shop = spawn_shop(backend).await;
     for (file, status, failed) in [
         ("catalogue-holds.json", Status::Completed, None),
         (
