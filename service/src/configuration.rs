@@ -5,6 +5,8 @@ use std::{fmt, num::NonZeroU32, str::FromStr, time::Duration};
 
 use clap::{Parser, ValueEnum};
 
+pub use crate::{cart_expiry::CartTtl, cors::CorsOrigins};
+
 /// The shop's settings. Every flag also reads the environment variable named
 /// in `--help`.
 #[derive(Clone, Parser)]
@@ -86,6 +88,16 @@ pub struct Settings {
     /// errors are logged.
     #[arg(long, env = "SHOP_TELEMETRY", value_enum, default_value_t = Telemetry::On)]
     pub telemetry: Telemetry,
+
+    /// Origins allowed to call /api/v1 from a browser, comma-separated
+    /// (`https://app.example,http://localhost:3000`); unset, no cross-origin
+    /// access.
+    #[arg(long, env = "SHOP_CORS_ALLOWED_ORIGINS", default_value = "")]
+    pub cors_allowed_origins: CorsOrigins,
+
+    /// Carts idle for longer than this many hours are deleted.
+    #[arg(long, env = "SHOP_CART_TTL_HOURS", default_value = "72")]
+    pub cart_ttl_hours: CartTtl,
 }
 
 impl Settings {
@@ -109,6 +121,8 @@ impl Settings {
             workers: Some(2),
             log_format: LogFormat::Json,
             telemetry: Telemetry::On,
+            cors_allowed_origins: CorsOrigins::default(),
+            cart_ttl_hours: CartTtl::default(),
         }
     }
 
@@ -134,6 +148,8 @@ impl fmt::Debug for Settings {
             .field("db_max_connections", &self.db_max_connections)
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .field("telemetry", &self.telemetry)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("cart_ttl_hours", &self.cart_ttl_hours)
             .finish_non_exhaustive()
     }
 }
@@ -216,6 +232,28 @@ mod tests {
         assert_eq!(settings.listen, "127.0.0.1:8080");
         assert_eq!(settings.admin_listen, "127.0.0.1:8081");
         assert_eq!(settings.telemetry, Telemetry::On);
+    }
+
+    #[test]
+    fn a_malformed_origin_list_is_refused_naming_the_setting() {
+        let err =
+            Settings::try_parse_from(["shop", "--cors-allowed-origins", "https://a.example/x"])
+                .expect_err("refused")
+                .to_string();
+        assert!(err.contains("SHOP_CORS_ALLOWED_ORIGINS"), "{err}");
+        assert!(err.contains("https://a.example/x"), "{err}");
+    }
+
+    #[test]
+    fn a_malformed_cart_ttl_is_refused_naming_the_setting() {
+        let err = Settings::try_parse_from(["shop", "--cart-ttl-hours", "soon"])
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("SHOP_CART_TTL_HOURS"), "{err}");
+        assert_eq!(
+            Settings::try_parse_from(["shop"]).unwrap().cart_ttl_hours,
+            CartTtl::default()
+        );
     }
 
     #[test]

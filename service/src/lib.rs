@@ -3,8 +3,10 @@
 
 pub use shop_contract as contract;
 
+pub mod cart_expiry;
 pub mod checkout;
 pub mod configuration;
+pub mod cors;
 pub mod domain;
 pub mod faults;
 pub mod metrics;

@@ -7,13 +7,16 @@ mod pages;
 
 use actix_web::web;
 
+use crate::cors::CorsOrigins;
+
 pub use api::ApiDoc;
 
-/// The public port: pages, static assets and `/api/v1`.
-pub fn public(cfg: &mut web::ServiceConfig) {
+/// The public port: pages, static assets and `/api/v1` (cross-origin
+/// access to the API as `cors` allows).
+pub fn public(cfg: &mut web::ServiceConfig, cors: &CorsOrigins) {
     extractors::configure(cfg);
     pages::configure(cfg);
-    api::configure(cfg);
+    api::configure(cfg, cors);
     cfg.default_service(web::to(extractors::not_found));
 }
 

@@ -179,6 +179,7 @@ fn public_server(
     };
     let secure_cookies = settings.secure_cookies;
     let observed = settings.telemetry == Telemetry::On;
+    let cors = settings.cors_allowed_origins.clone();
     let (rate_limited, per_second) = match settings.rate_limit {
         RateLimit::Off => (false, 1),
         RateLimit::PerSecond(n) => (true, u64::from(n.get())),
@@ -192,7 +193,7 @@ fn public_server(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .configure(routes::public)
+            .configure(|cfg| routes::public(cfg, &cors))
             .wrap(
                 SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
                     .cookie_name("shop_session".into())

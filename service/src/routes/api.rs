@@ -9,6 +9,8 @@ mod orders;
 use actix_web::{web, HttpResponse};
 use utoipa::OpenApi;
 
+use crate::cors::CorsOrigins;
+
 pub(crate) use errors::ApiError;
 
 /// The OpenAPI document of `/api/v1`.
@@ -34,9 +36,10 @@ pub(crate) use errors::ApiError;
 )]
 pub struct ApiDoc;
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+pub(super) fn configure(cfg: &mut web::ServiceConfig, cors: &CorsOrigins) {
     cfg.service(
         web::scope("/api/v1")
+            .wrap(cors.middleware())
             .route("/openapi.json", web::get().to(openapi))
             .route("/categories", web::get().to(catalogue::list_categories))
             .route("/products", web::get().to(catalogue::list_products))

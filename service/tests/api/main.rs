@@ -10,6 +10,7 @@ mod browser;
 mod cart;
 mod catalogue;
 mod checkout;
+mod cors;
 mod outage;
 mod product_cache;
 mod security;
