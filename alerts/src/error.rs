@@ -31,6 +31,11 @@ pub enum Error {
     UnsupportedPeriod(String),
     #[error("invalid duration {0:?}: use a Prometheus duration such as 5m, 1h or 2h30m")]
     InvalidDuration(String),
+    #[error(
+        "runbook base URL {0:?} is not an absolute URL: give one such as \
+         https://github.com/you/shop/blob/main/alerts/runbooks/"
+    )]
+    RunbookBaseUrl(String),
     #[error("could not serialise the rules")]
     Serialize(#[source] serde_yaml::Error),
 }

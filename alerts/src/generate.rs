@@ -15,8 +15,26 @@ pub const SYMPTOM_RULES_FILE: &str = "symptom-rules.yaml";
 pub const GENERATED_DIR: &str = "alerts/generated";
 /// The runbooks, relative to the workspace root.
 pub const RUNBOOKS_DIR: &str = "alerts/runbooks";
-/// The default `runbook_url` prefix: the runbooks' path in this repository.
-pub const DEFAULT_RUNBOOK_BASE_URL: &str = "alerts/runbooks/";
+/// The default `runbook_url` prefix: the runbooks as the repository's web
+/// page shows them, so that the link in a page or a chat message opens. The
+/// one place this URL lives: the rules, the dashboards and the docs take it
+/// from here; a fork passes `alerts generate --runbook-base-url`.
+pub const DEFAULT_RUNBOOK_BASE_URL: &str =
+    "https://github.com/b-seed-8f75a0dc/shop/blob/main/alerts/runbooks/";
+
+/// Checks that `text` is an absolute http(s) URL and ends it with `/`, so
+/// that `<AlertName>.md` can follow it.
+pub fn parse_runbook_base_url(text: &str) -> Result<String> {
+    let absolute = regex::Regex::new(r"^https?://[^/\s?#]+(/[^\s?#]*)?$").expect("a valid regex");
+    if !absolute.is_match(text) {
+        return Err(Error::RunbookBaseUrl(text.to_owned()));
+    }
+    let mut url = text.to_owned();
+    if !url.ends_with('/') {
+        url.push('/');
+    }
+    Ok(url)
+}
 
 /// How to generate.
 #[derive(Debug, Clone, PartialEq)]

@@ -45,9 +45,9 @@ enum Command {
         /// `for:` on the ticket alerts (none by default).
         #[arg(long, value_parser = parse_for)]
         ticket_for: Option<Duration>,
-        /// Prefix of every runbook_url, such as your repository's browse URL
-        /// of alerts/runbooks/.
-        #[arg(long, default_value = DEFAULT_RUNBOOK_BASE_URL)]
+        /// Prefix of every runbook_url: an absolute URL where alerts/runbooks/
+        /// can be browsed (a pager or chat message links it as is).
+        #[arg(long, default_value = DEFAULT_RUNBOOK_BASE_URL, value_parser = parse_base_url)]
         runbook_base_url: String,
         /// Write nothing; fail if the files in --out differ from a fresh generation.
         #[arg(long)]
@@ -82,6 +82,10 @@ enum Command {
 
 fn parse_period(text: &str) -> Result<Period, String> {
     text.parse().map_err(|e: alerts::Error| e.to_string())
+}
+
+fn parse_base_url(text: &str) -> Result<String, String> {
+    generate::parse_runbook_base_url(text).map_err(|e| e.to_string())
 }
 
 fn parse_for(text: &str) -> Result<Duration, String> {

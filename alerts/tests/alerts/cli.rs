@@ -88,3 +88,42 @@ fn generate_writes_another_period_and_refuses_an_unsupported_one() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn a_runbook_base_url_that_is_not_absolute_is_refused_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    for bad in [
+        "alerts/runbooks/",
+        "github.com/you/shop",
+        "ftp://host/runbooks/",
+    ] {
+        let output = alerts(&["generate", "--out", out, "--runbook-base-url", bad]);
+        assert_eq!(output.status.code(), Some(2), "{bad}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("is not an absolute URL"), "{stderr}");
+    }
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "wrote rules anyway"
+    );
+}
+
+#[test]
+fn a_runbook_base_url_gets_its_trailing_slash() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let output = alerts(&[
+        "generate",
+        "--out",
+        out,
+        "--runbook-base-url",
+        "https://wiki.example.com/shop/runbooks",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let rules = std::fs::read_to_string(dir.path().join("symptom-rules.yaml")).unwrap();
+    assert!(
+        rules.contains("runbook_url: https://wiki.example.com/shop/runbooks/ShopDown.md"),
+        "{rules}"
+    );
+}

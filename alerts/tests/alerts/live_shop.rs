@@ -11,10 +11,10 @@
 
 use std::time::{Duration, Instant};
 
-use alerts::generate::{Options, SLO_RULES_FILE, SYMPTOM_RULES_FILE};
+use alerts::generate::{Options, DEFAULT_RUNBOOK_BASE_URL, SLO_RULES_FILE, SYMPTOM_RULES_FILE};
+use fleet::prometheus::{Alert, Config, Prometheus};
 use shop::{configuration::Settings, startup::Application};
 use shop_contract::faults::{FaultCreated, FaultKind, FaultSpec, ANY_ROUTE};
-use fleet::prometheus::{Alert, Config, Prometheus};
 
 use crate::helpers::{crate_dir, generate_shipped, parse};
 
@@ -145,7 +145,7 @@ async fn an_injected_error_storm_makes_the_availability_page_alert_fire_in_prome
     assert_eq!(page.label("sloth_severity"), "page");
     assert_eq!(
         page.annotations["runbook_url"],
-        "alerts/runbooks/ShopAvailabilityBudgetBurn.md"
+        format!("{DEFAULT_RUNBOOK_BASE_URL}ShopAvailabilityBudgetBurn.md")
     );
 
     // The forgotten-fault alert sees the fault; its 30-minute `for:` keeps it pending.

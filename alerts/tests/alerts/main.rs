@@ -3,8 +3,8 @@
 //! `UPDATE_GOLDEN=1 cargo test -p alerts` rewrites the golden files under
 //! `tests/golden/` instead of comparing with them.
 
-mod canary;
 mod alertmanager;
+mod canary;
 mod cli;
 mod golden;
 mod helpers;

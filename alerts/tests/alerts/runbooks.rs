@@ -1,8 +1,8 @@
 //! Every alert has a runbook, and every runbook says the same five things.
 
-use std::collections::BTreeSet;
+use std::{collections::BTreeSet, path::PathBuf};
 
-use alerts::generate::{Options, RUNBOOKS_DIR};
+use alerts::generate::{Options, DEFAULT_RUNBOOK_BASE_URL, RUNBOOKS_DIR};
 
 use crate::helpers::{committed_alert_names, generate_shipped, parse, workspace_root};
 
@@ -20,11 +20,49 @@ fn every_alert_links_a_runbook_that_exists() {
         for rule in file.alerts() {
             let name = rule.alert.as_deref().unwrap();
             let url = &rule.annotations["runbook_url"];
-            assert_eq!(url, &format!("{RUNBOOKS_DIR}/{name}.md"));
-            assert!(
-                workspace_root().join(url).is_file(),
-                "{name}: {url} is missing"
-            );
+            assert_eq!(url, &format!("{DEFAULT_RUNBOOK_BASE_URL}{name}.md"));
+            assert!(runbook_of(url).is_file(), "{name}: {url} names no runbook");
+        }
+    }
+}
+
+/// The file in alerts/runbooks/ that a runbook URL shows, for a URL under the
+/// default base; a test failure for any other URL.
+fn runbook_of(url: &str) -> PathBuf {
+    assert!(
+        url.starts_with("https://"),
+        "{url} is not an absolute https URL"
+    );
+    let file = url
+        .strip_prefix(DEFAULT_RUNBOOK_BASE_URL)
+        .unwrap_or_else(|| panic!("{url} is not under {DEFAULT_RUNBOOK_BASE_URL}"));
+    assert!(
+        !file.contains('/') && file.ends_with(".md"),
+        "{url} is not a runbook page"
+    );
+    workspace_root().join(RUNBOOKS_DIR).join(file)
+}
+
+/// Every `runbook_url: ...` in a committed file.
+fn runbook_urls_in(path: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(workspace_root().join(path)).unwrap();
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("runbook_url: "))
+        .map(|url| url.trim_matches(['"', '\'']).to_owned())
+        .collect()
+}
+
+#[test]
+fn every_committed_runbook_url_opens_a_runbook_of_the_repository() {
+    for path in [
+        "alerts/generated/slo-rules.yaml",
+        "alerts/generated/symptom-rules.yaml",
+        "k8s/components/slo-rules/prometheusrules.yaml",
+    ] {
+        let urls = runbook_urls_in(path);
+        assert!(!urls.is_empty(), "{path} has no runbook_url");
+        for url in urls {
+            assert!(runbook_of(&url).is_file(), "{path}: {url} names no runbook");
         }
     }
 }

@@ -3,6 +3,7 @@
 //! from `alerts::period`, so the lines on the graphs are where the alerts fire.
 
 use alerts::{
+    generate::Options,
     period::{AlertWindow, Period},
     promql::format_duration,
     sloth::{labels as sloth, records, sli_error_record},
@@ -82,6 +83,11 @@ fn slo_row(
             5,
             Panel::stat("Objective")
                 .description(description.clone())
+                // What to do when this SLO's alert fires, one click from its numbers.
+                .link(
+                    format!("Runbook: {}", slo.alerting.name),
+                    Options::default().runbook_url(&slo.alerting.name),
+                )
                 .unit(Unit::Ratio)
                 .decimals(2)
                 .query(Query::instant(of_slo(records::OBJECTIVE).to_string())),

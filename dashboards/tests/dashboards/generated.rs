@@ -3,7 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use alerts::spec::SloSpec;
+use alerts::{
+    generate::{DEFAULT_RUNBOOK_BASE_URL, RUNBOOKS_DIR},
+    spec::SloSpec,
+};
 use dashboards::{
     boards,
     generate::{self, GENERATED_DIR, PROVISIONING_DIR},
@@ -225,6 +228,9 @@ fn every_link_leads_to_a_dashboard_that_exists() {
             let Some(url) = link["url"].as_str().filter(|u| !u.is_empty()) else {
                 continue;
             };
+            if url.starts_with(DEFAULT_RUNBOOK_BASE_URL) {
+                continue; // every_runbook_link_opens_a_runbook_of_the_repository
+            }
             let uid = &target
                 .captures(url)
                 .unwrap_or_else(|| panic!("{file}: link {url} is not /d/<uid>"))[1];
@@ -236,6 +242,46 @@ fn every_link_leads_to_a_dashboard_that_exists() {
         }
     }
     assert!(links >= 5, "only {links} links between dashboards");
+}
+
+#[test]
+fn every_runbook_link_opens_a_runbook_of_the_repository() {
+    let mut linked = BTreeSet::new();
+    for (file, dashboard) in &committed_dashboards() {
+        for link in queries::panels(dashboard)
+            .into_iter()
+            .flat_map(|p| p["links"].as_array().cloned().unwrap_or_default())
+        {
+            let url = link["url"].as_str().unwrap_or_default();
+            if !link["title"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("Runbook")
+            {
+                continue;
+            }
+            assert!(
+                url.starts_with("https://"),
+                "{file}: runbook link {url} is not absolute https"
+            );
+            let page = url
+                .strip_prefix(DEFAULT_RUNBOOK_BASE_URL)
+                .unwrap_or_else(|| panic!("{file}: {url} is not under {DEFAULT_RUNBOOK_BASE_URL}"));
+            let path = root().join(RUNBOOKS_DIR).join(page);
+            assert!(
+                path.is_file(),
+                "{file}: {url} names no runbook ({})",
+                path.display()
+            );
+            linked.insert(page.to_owned());
+        }
+    }
+    // One per SLO of the shipped spec, at least.
+    let spec = SloSpec::shipped();
+    for slo in &spec.slos {
+        let page = format!("{}.md", slo.alerting.name);
+        assert!(linked.contains(&page), "no dashboard links {page}");
+    }
 }
 
 #[test]
