@@ -43,6 +43,7 @@ fn state() -> web::Data<AppState> {
         categories: Vec::new(),
         product_pages: Default::default(),
         admin_token: None,
+        login_throttle: Default::default(),
     })
 }
 

@@ -9,6 +9,7 @@ pub mod configuration;
 pub mod cors;
 pub mod domain;
 pub mod faults;
+pub mod login_throttle;
 pub mod metrics;
 pub mod product_pages;
 pub mod routes;

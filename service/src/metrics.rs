@@ -12,6 +12,7 @@ use crate::contract::metrics::{
     cache_result, connection_state, labels, names, outcome, CheckoutFailure, CURRENCY,
     LATENCY_BUCKETS,
 };
+use crate::login_throttle::ThrottledBy;
 
 mod http;
 mod per_thread;
@@ -180,6 +181,7 @@ pub struct BusinessMetrics {
     revenue: prometheus::CounterVec,
     checkout_failures: IntCounterVec,
     cart_items_added: IntCounter,
+    logins_throttled: IntCounterVec,
 }
 
 impl BusinessMetrics {
@@ -197,6 +199,13 @@ impl BusinessMetrics {
             prometheus::CounterVec::new(opts(names::SHOP_ORDER_REVENUE), &[labels::CURRENCY])?,
         )?;
         revenue.with_label_values(&[CURRENCY]);
+        let logins_throttled = register(
+            registry,
+            IntCounterVec::new(opts(names::SHOP_LOGINS_THROTTLED), &[labels::REASON])?,
+        )?;
+        for by in ThrottledBy::ALL {
+            logins_throttled.with_label_values(&[by.as_str()]);
+        }
         Ok(BusinessMetrics {
             orders_placed: register(
                 registry,
@@ -208,6 +217,7 @@ impl BusinessMetrics {
                 registry,
                 IntCounter::with_opts(opts(names::SHOP_CART_ITEMS_ADDED))?,
             )?,
+            logins_throttled,
         })
     }
 
@@ -226,6 +236,12 @@ impl BusinessMetrics {
 
     pub fn cart_items_added(&self, quantity: i64) {
         self.cart_items_added.inc_by(quantity.max(0) as u64);
+    }
+
+    pub fn login_throttled(&self, by: ThrottledBy) {
+        self.logins_throttled
+            .with_label_values(&[by.as_str()])
+            .inc();
     }
 }
 

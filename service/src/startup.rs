@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 use crate::{
     configuration::{RateLimit, Settings, Telemetry},
     faults::inject_faults,
+    login_throttle::{Clock, LoginThrottle, SystemClock},
     metrics::{Metrics, ObserveHttp},
     product_pages::ProductPages,
     routes,
@@ -50,6 +51,15 @@ impl Application {
     /// Connects to the database, migrates and seeds it, and binds both
     /// listeners. Nothing is served until [`Application::run_until_stopped`].
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// [`Application::build`] with the clock that login throttling reads,
+    /// so that tests can let its window pass without waiting.
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         templates::check().context("compiling the page templates")?;
         let metrics = Metrics::new().context("registering metrics")?;
         let db_metrics = match settings.telemetry {
@@ -74,6 +84,7 @@ impl Application {
             categories,
             product_pages: ProductPages::default(),
             admin_token: settings.admin_token.clone().filter(|t| !t.is_empty()),
+            login_throttle: LoginThrottle::with_clock(clock),
         });
 
         let listener = TcpListener::bind(&settings.listen)

@@ -8,6 +8,7 @@ use std::sync::{
 
 use crate::{
     faults::FaultStore,
+    login_throttle::LoginThrottle,
     metrics::Metrics,
     product_pages::ProductPages,
     storage::{Category, Database},
@@ -25,6 +26,8 @@ pub struct AppState {
     /// Product pages rendered for anonymous shoppers with empty carts.
     pub product_pages: ProductPages,
     pub admin_token: Option<String>,
+    /// Recent failed logins, by account and by client.
+    pub login_throttle: LoginThrottle,
 }
 
 /// Whether the shop is draining (shutting down).

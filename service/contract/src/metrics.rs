@@ -17,6 +17,7 @@ pub mod names {
     pub const SHOP_BUILD_INFO: &str = "shop_build_info";
     pub const SHOP_READY: &str = "shop_ready";
     pub const SHOP_PRODUCT_CACHE_LOOKUPS: &str = "shop_product_cache_lookups_total";
+    pub const SHOP_LOGINS_THROTTLED: &str = "shop_logins_throttled_total";
     /// Prefix of the process collector's metrics (`process_cpu_seconds_total`, ...).
     pub const PROCESS_PREFIX: &str = "process_";
     pub const PROCESS_RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
@@ -238,6 +239,12 @@ pub const CONTRACT: &[MetricSpec] = &[
         kind: MetricKind::Counter,
         labels: &[labels::RESULT],
         help: "Product reads by how the product cache answered: hit, miss, or bypass while it is not trusted",
+    },
+    MetricSpec {
+        name: names::SHOP_LOGINS_THROTTLED,
+        kind: MetricKind::Counter,
+        labels: &[labels::REASON],
+        help: "Login attempts refused with 429 after too many failures, by the limit hit: account or client",
     },
     MetricSpec {
         name: names::SHOP_BUILD_INFO,

@@ -1,11 +1,15 @@
 //! `spawn_app` and a client with one method per endpoint.
 
-use std::{sync::LazyLock, time::Duration};
+use std::{
+    sync::{Arc, LazyLock},
+    time::Duration,
+};
 
 use reqwest::{redirect, Client, Response, StatusCode};
 use serde_json::{json, Value};
 use shop::{
     configuration::{LogFormat, Settings},
+    login_throttle::{Clock, SystemClock},
     startup::{Application, Stopper},
     storage::Database,
 };
@@ -68,6 +72,15 @@ pub(crate) async fn spawn_app_with(
     backend: Backend,
     configure: impl FnOnce(&mut Settings),
 ) -> TestApp {
+    spawn_app_with_clock(backend, configure, Arc::new(SystemClock)).await
+}
+
+/// A shop whose login throttling reads `clock`.
+pub(crate) async fn spawn_app_with_clock(
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+    clock: Arc<dyn Clock>,
+) -> TestApp {
     LazyLock::force(&TRACING);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let database_url = match backend {
@@ -76,7 +89,9 @@ pub(crate) async fn spawn_app_with(
     };
     let mut settings = Settings::ephemeral(&database_url);
     configure(&mut settings);
-    let app = Application::build(settings).await.expect("the shop builds");
+    let app = Application::build_with_clock(settings, clock)
+        .await
+        .expect("the shop builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let admin_address = format!("http://127.0.0.1:{}", app.admin_port());
     let db = app.database();

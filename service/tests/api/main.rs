@@ -11,6 +11,7 @@ mod cart;
 mod catalogue;
 mod checkout;
 mod cors;
+mod login_throttle;
 mod outage;
 mod product_cache;
 mod security;

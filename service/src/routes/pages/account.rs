@@ -1,7 +1,15 @@
 //! Registration, log in and out, and order history.
 
 use actix_session::Session;
-use actix_web::{http::StatusCode, web, HttpResponse};
+use std::time::Duration;
+
+use actix_web::{
+    http::{
+        header::{HeaderValue, RETRY_AFTER},
+        StatusCode,
+    },
+    web, HttpRequest, HttpResponse,
+};
 use minijinja::context;
 use serde::Deserialize;
 
@@ -102,10 +110,20 @@ pub(super) async fn login_form(
 pub(super) async fn login(
     state: web::Data<AppState>,
     session: Session,
+    request: HttpRequest,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     let session = ShopSession::from(session);
     session.verify_csrf(&form.csrf_token)?;
+    // The same client key as the per-client rate limit: the peer address.
+    let client = request
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    if let Err(throttled) = state.login_throttle.check(&form.email, &client) {
+        state.metrics.business.login_throttled(throttled.by);
+        return too_many_attempts(&state, &session, &form.email, throttled.retry_after).await;
+    }
     let customer = match Email::parse(&form.email) {
         Ok(email) => state.db.customer_by_email(email.as_str()).await?,
         Err(_) => None,
@@ -114,10 +132,12 @@ pub(super) async fn login(
     let verified = verify_password(form.password.clone(), hash).await?;
     match customer {
         Some(customer) if verified => {
+            state.login_throttle.record_success(&form.email);
             session.log_in(customer.id, &customer.name)?;
             Ok(see_other("/account/orders"))
         }
         _ => {
+            state.login_throttle.record_failure(&form.email, &client);
             let layout = Layout::new(&state, &session).await?;
             render_with(
                 StatusCode::UNAUTHORIZED,
@@ -126,6 +146,31 @@ pub(super) async fn login(
             )
         }
     }
+}
+
+/// The log-in page again, 429 with `Retry-After` in whole seconds.
+async fn too_many_attempts(
+    state: &AppState,
+    session: &ShopSession,
+    email: &str,
+    retry_after: Duration,
+) -> Result<HttpResponse, PageError> {
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    let minutes = seconds.div_ceil(60).max(1);
+    let layout = Layout::new(state, session).await?;
+    let mut response = render_with(
+        StatusCode::TOO_MANY_REQUESTS,
+        "login.jinja",
+        context! {
+            layout,
+            email,
+            error => format!("Too many failed logins. Try again in {minutes} minutes."),
+        },
+    )?;
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    Ok(response)
 }
 
 pub(super) async fn logout(
