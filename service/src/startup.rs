@@ -15,6 +15,7 @@ use anyhow::Context;
 use tokio::sync::Notify;
 
 use crate::{
+    cart_expiry,
     configuration::{RateLimit, Settings, Telemetry},
     faults::inject_faults,
     login_throttle::{Clock, LoginThrottle, SystemClock},
@@ -45,6 +46,8 @@ pub struct Application {
     state: web::Data<AppState>,
     stopper: Stopper,
     drain_delay: Duration,
+    /// The idle-cart sweep, stopped with the application.
+    cart_sweep: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -116,7 +119,9 @@ impl Application {
             database = state.db.system_name(),
             "shop started"
         );
+        let cart_sweep = cart_expiry::spawn(state.db.clone(), settings.cart_ttl_hours);
         Ok(Application {
+            cart_sweep,
             public,
             admin,
             port,
@@ -163,6 +168,7 @@ impl Application {
             }
         }
         self.state.readiness.start_draining();
+        self.cart_sweep.abort();
         if !self.drain_delay.is_zero() {
             tokio::time::sleep(self.drain_delay).await;
         }

@@ -32,7 +32,7 @@ impl Database {
         let id = uuid::Uuid::new_v4().simple().to_string();
         self.observe("create_cart", async {
             with_pool!(self, write, |pool| sqlx::query(
-                "INSERT INTO carts (id, created_at) VALUES ($1, $2)"
+                "INSERT INTO carts (id, created_at, touched_at) VALUES ($1, $2, $2)"
             )
             .bind(&id)
             .bind(now())
@@ -154,5 +154,24 @@ impl Database {
         })
         .await
         .map(|_| ())
+    }
+
+    /// Deletes up to `batch` carts (and their lines) last changed before
+    /// `cutoff` (Unix seconds), oldest first; returns how many went. The
+    /// bound keeps each statement short, so that a sweep after a long pause
+    /// never holds the write lock for long.
+    pub async fn delete_idle_carts(&self, cutoff: i64, batch: i64) -> Result<u64> {
+        self.observe("delete_idle_carts", async {
+            with_pool!(self, write, |pool| sqlx::query(
+                "DELETE FROM carts WHERE id IN \
+                 (SELECT id FROM carts WHERE touched_at < $1 ORDER BY touched_at LIMIT $2)"
+            )
+            .bind(cutoff)
+            .bind(batch)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
+        })
+        .await
     }
 }

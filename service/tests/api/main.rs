@@ -8,6 +8,7 @@ mod admin;
 mod bad_input;
 mod browser;
 mod cart;
+mod cart_expiry;
 mod catalogue;
 mod checkout;
 mod cors;
