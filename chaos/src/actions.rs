@@ -37,6 +37,11 @@ pub(crate) enum UndoState {
     Stopped {
         pids: Vec<i32>,
     },
+    /// Killed processes whose replacement the undo waits for.
+    Replaced {
+        pid_file: std::path::PathBuf,
+        killed: Vec<i32>,
+    },
     Kubernetes(kubernetes::Undo),
     Stress(stress::Handle),
 }
@@ -107,6 +112,9 @@ async fn undo_one(ctx: &Context, state: UndoState) -> Result<Value> {
             enabled,
         } => proxy::restore_enabled(ctx, &api, &proxy, enabled).await,
         UndoState::Stopped { pids } => process::resume(&pids),
+        UndoState::Replaced { pid_file, killed } => {
+            process::wait_for_replacement(&pid_file, &killed).await
+        }
         UndoState::Kubernetes(undo) => kubernetes::undo(ctx, undo).await,
         UndoState::Stress(handle) => Ok(handle.stop()),
     }
@@ -125,5 +133,6 @@ pub fn undoable(provider: &Provider) -> bool {
             | Provider::K8sRolloutRestart(_)
             | Provider::K8sPatchResources(_)
             | Provider::CpuStress(_)
-    ) || matches!(provider, Provider::ProcessSignal(s) if process::is_stop(&s.signal))
+    ) || matches!(provider, Provider::ProcessSignal(s) if process::is_stop(&s.signal)
+        || (process::is_kill(&s.signal) && s.pid_file.is_some()))
 }

@@ -14,6 +14,8 @@
 pub mod load;
 mod orders;
 mod progress;
+mod quiet;
+mod replicas;
 pub mod report;
 pub mod rules;
 pub mod scenario;
@@ -29,8 +31,8 @@ use std::{
 };
 
 use anyhow::{bail, Context as _, Result};
-use serde_json::json;
 use fleet::prometheus::{Config as PrometheusConfig, Prometheus};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 pub use self::scenario::{Backend, Scenario};
@@ -38,9 +40,9 @@ use self::{
     load::LoadGenerator,
     orders::Ledger,
     progress::{Progress, WAIT_REPORT_EVERY},
+    replicas::{Plan, Shops},
     report::{Report, StepReport},
     scenario::{ExpectedAlert, Step},
-    shop::{ShopConfig, Supervisor},
     timeline::{unix_now, EventKind, Timeline},
     verdict::FaultWindow,
 };
@@ -60,6 +62,9 @@ pub const DB_PROXY: &str = "shop-db";
 pub struct Options {
     pub scenario: PathBuf,
     pub backend: Backend,
+    /// Shop replicas: 1 is today's single process; more run as a fleet
+    /// behind HAProxy, on PostgreSQL only.
+    pub replicas: usize,
     /// PostgreSQL's URL, for [`Backend::Postgres`].
     pub database_url: Option<String>,
     /// The report directory.
@@ -94,15 +99,28 @@ impl Finished {
 /// report.
 pub async fn run(options: Options) -> Result<Finished> {
     let progress = Progress::new(options.quiet);
+    if options.replicas == 0 {
+        bail!("--replicas must be at least 1");
+    }
+    if options.replicas > 1 && options.backend != Backend::Postgres {
+        bail!(
+            "--replicas {} needs --database postgres: on SQLite the shop is one process",
+            options.replicas
+        );
+    }
     let scenario = Scenario::load(&options.scenario)?;
     let shop_binary = binary(&options.bin_dir, "shop")?;
     let loadgen_binary = binary(&options.bin_dir, "loadgen")?;
     std::fs::create_dir_all(&options.out)
         .with_context(|| format!("creating the report directory {}", options.out.display()))?;
     progress.line(format!(
-        "game day: {} ({} steps, shop on {}, alert windows divided by {})",
+        "game day: {} ({} steps, {} on {}, alert windows divided by {})",
         scenario.title,
         scenario.steps.len(),
+        match options.replicas {
+            1 => "one shop".to_owned(),
+            n => format!("{n} shop replicas behind HAProxy"),
+        },
         options.backend.as_str(),
         scenario.time_scale
     ));
@@ -140,20 +158,23 @@ pub async fn run(options: Options) -> Result<Finished> {
             shop::postgres_url_via(&url, &link.listen)?.0
         }
     };
-    let shop_config = ShopConfig {
-        binary: shop_binary,
-        database_url,
-        listen: shop::free_address()?,
-        admin_listen: shop::free_address()?,
-        admin_token: uuid::Uuid::new_v4().simple().to_string(),
-        log: options.out.join("shop.log"),
-        pid_file: scratch.path().join("shop.pid"),
-    };
-    let supervisor = Supervisor::start(shop_config.clone(), timeline.clone()).await?;
+    let shops = Shops::start(
+        Plan {
+            binary: shop_binary,
+            database_url,
+            replicas: options.replicas,
+            restart_delay: Duration::from_secs_f64(scenario.restart_delay_seconds),
+            out: options.out.clone(),
+            scratch: scratch.path().to_owned(),
+        },
+        &timeline,
+    )
+    .await?;
 
     progress.line("starting Prometheus with the generated rules");
     let proxy_api = proxy.api_url();
-    let mut prometheus_config = PrometheusConfig::scraping([shop_config.admin_listen.clone()])
+    let mut prometheus_config = PrometheusConfig::scraping(Vec::<String>::new())
+        .discovering(shops.discovery_file())
         .also_scraping(
             "chaos-proxy",
             [proxy_api.trim_start_matches("http://").to_owned()],
@@ -179,7 +200,7 @@ pub async fn run(options: Options) -> Result<Finished> {
     let watcher = watch::spawn(prometheus.clone(), timeline.clone(), stop_watching.clone());
     let ledger = Ledger::default();
     let ledger_task = ledger.spawn(
-        shop_config.url(),
+        shops.url(),
         scenario.load.orders_per_second,
         stop_watching.clone(),
     );
@@ -189,7 +210,7 @@ pub async fn run(options: Options) -> Result<Finished> {
     ));
     let mut loadgen = LoadGenerator::start(
         &loadgen_binary,
-        &shop_config.url(),
+        &shops.url(),
         &scenario.load,
         options.out.join("loadgen"),
     )
@@ -202,7 +223,7 @@ pub async fn run(options: Options) -> Result<Finished> {
         timeline: &timeline,
         prometheus: &prometheus,
         ledger: &ledger,
-        shop: &shop_config,
+        shops: &shops,
         proxy_api: &proxy_api,
     };
     let started = unix_now();
@@ -262,7 +283,7 @@ pub async fn run(options: Options) -> Result<Finished> {
         Vec::new()
     });
     progress.line("stopping the shop, Prometheus and the fault proxy");
-    supervisor.stop().await;
+    shops.stop().await;
     drop(prometheus);
     proxy.shutdown();
     proxy.wait().await;
@@ -271,6 +292,7 @@ pub async fn run(options: Options) -> Result<Finished> {
         title: scenario.title.clone(),
         scenario: options.scenario.display().to_string(),
         backend: options.backend.as_str().to_owned(),
+        replicas: options.replicas,
         time_scale: scenario.time_scale,
         started,
         ended,
@@ -311,7 +333,7 @@ struct Day<'a> {
     timeline: &'a Timeline,
     prometheus: &'a Arc<Prometheus>,
     ledger: &'a Ledger,
-    shop: &'a ShopConfig,
+    shops: &'a Shops,
     proxy_api: &'a str,
 }
 
@@ -398,10 +420,14 @@ impl Day<'_> {
 
     fn vars(&self) -> Vars {
         Vars::from_env()
-            .with("SHOP_URL", self.shop.url())
-            .with("SHOP_ADMIN_URL", self.shop.admin_url())
-            .with("SHOP_ADMIN_TOKEN", &self.shop.admin_token)
-            .with("SHOP_PID_FILE", self.shop.pid_file.display().to_string())
+            .with("SHOP_URL", self.shops.url())
+            .with("SHOP_ADMIN_URL", self.shops.admin_url())
+            .with("SHOP_ADMIN_TOKEN", self.shops.admin_token())
+            .with("SHOP_PID_FILE", self.shops.pid_file().display().to_string())
+            .with(
+                "SHOP_VICTIM_PID_FILE",
+                self.shops.victim_pid_file().display().to_string(),
+            )
             .with("PROMETHEUS_URL", self.prometheus.url())
             .with("CHAOS_PROXY_API", self.proxy_api)
             .with("CHAOS_DB_PROXY", DB_PROXY)
@@ -418,6 +444,18 @@ impl Day<'_> {
             skipped: None,
             journal: None,
         };
+        if let Some(needed) = step.min_replicas.filter(|n| *n > self.shops.replicas()) {
+            report.skipped = Some(format!(
+                "needs {needed} replicas, the game day runs {}",
+                self.shops.replicas()
+            ));
+            self.progress.line(format!(
+                "step {}: skipped with {} replica(s)",
+                step.name,
+                self.shops.replicas()
+            ));
+            return (report, Vec::new());
+        }
         let Some(path) = step.experiment_for(&self.scenario.dir, backend) else {
             report.skipped = Some(format!("no experiment for {}", backend.as_str()));
             self.progress.line(format!(
@@ -536,7 +574,7 @@ impl Day<'_> {
                 .line("  auditing the orders acknowledged during the step");
             Some(
                 self.ledger
-                    .audit(&self.shop.url(), report.started, unix_now())
+                    .audit(&self.shops.url(), report.started, unix_now())
                     .await,
             )
         } else {
@@ -548,13 +586,23 @@ impl Day<'_> {
         report.ended = self.timeline.push(EventKind::StepEnded {
             step: step.name.clone(),
         });
-        let verdicts = verdict::judge(
+        let mut verdicts = verdict::judge(
             step,
             fault,
             &journal,
             &self.timeline.events(),
             audit.as_ref(),
         );
+        for quiet in &step.stays_quiet {
+            let why = quiet::why(self.prometheus, quiet, report.started, report.ended).await;
+            verdicts.push(verdict::stays_quiet(
+                step,
+                quiet,
+                &self.timeline.events(),
+                (report.started, report.ended),
+                why,
+            ));
+        }
         (report, verdicts)
     }
 

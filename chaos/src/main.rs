@@ -99,6 +99,10 @@ enum Command {
         /// PostgreSQL's URL, for --database postgres: an empty database.
         #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
+        /// Shop replicas: 1 runs one process; more run a fleet behind
+        /// HAProxy (needs --database postgres) and add the replica-kill step.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+        replicas: u16,
         /// The report directory (default: reports/gameday-<time>).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -201,6 +205,7 @@ async fn main() -> ExitCode {
             quick,
             database,
             database_url,
+            replicas,
             out,
             bin_dir,
             rules,
@@ -214,6 +219,7 @@ async fn main() -> ExitCode {
             gameday(gameday::Options {
                 scenario,
                 backend: database,
+                replicas: usize::from(replicas),
                 database_url,
                 out: out.unwrap_or_else(default_report_dir),
                 bin_dir: bin_dir.unwrap_or_else(beside_this_binary),

@@ -27,6 +27,13 @@ pub(crate) fn is_stop(signal: &str) -> bool {
     matches!(parse(signal), Ok(Signal::SIGSTOP))
 }
 
+/// Whether the signal kills the process the way a crash would, so that
+/// its undo waits for whatever supervises it (a kubelet, systemd, the game
+/// day) to start the replacement.
+pub(crate) fn is_kill(signal: &str) -> bool {
+    matches!(parse(signal), Ok(Signal::SIGKILL))
+}
+
 fn parse(name: &str) -> Result<Signal> {
     let upper = name.to_uppercase();
     let full = if upper.starts_with("SIG") {
@@ -77,6 +84,15 @@ pub(crate) async fn signal(ctx: &Context, action: &str, spec: &ProcessSignal) ->
             },
         );
     }
+    if let (Signal::SIGKILL, Some(file)) = (signal, &spec.pid_file) {
+        ctx.remember(
+            action,
+            UndoState::Replaced {
+                pid_file: file.clone(),
+                killed: chosen.clone(),
+            },
+        );
+    }
     let mut output = json!({
         "signal": signal.as_str(),
         "matched": matched,
@@ -114,6 +130,24 @@ pub(crate) fn resume(pids: &[i32]) -> Result<Value> {
         }
     }
     Ok(json!({ "resumed": resumed }))
+}
+
+/// Waits until the pid file names a live process other than the ones
+/// killed: the replacement has started. Bounded by the activity's timeout.
+pub(crate) async fn wait_for_replacement(pid_file: &Path, killed: &[i32]) -> Result<Value> {
+    let started = Instant::now();
+    loop {
+        if let Ok(pid) = read_pid_file(pid_file) {
+            if !killed.contains(&pid) && alive(pid) {
+                return Ok(json!({
+                    "killed": killed,
+                    "replaced_by": pid,
+                    "waited_ms": started.elapsed().as_millis() as u64,
+                }));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn read_pid_file(path: &Path) -> Result<i32> {

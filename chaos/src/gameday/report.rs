@@ -22,6 +22,8 @@ pub struct Report {
     pub title: String,
     pub scenario: String,
     pub backend: String,
+    /// Shop replicas (1: a single process; more: a fleet behind HAProxy).
+    pub replicas: usize,
     pub time_scale: u32,
     /// Unix seconds.
     pub started: f64,
@@ -80,7 +82,7 @@ impl Report {
         let mut blocks = vec![
             Block::Heading(1, format!("Game day: {}", self.title)),
             Block::Paragraph(format!(
-                "**{}**: {met} of {} expectations met{}. Shop on {}; scenario `{}`; every \
+                "**{}**: {met} of {} expectations met{}. {} on {}; scenario `{}`; every \
                  alert-rule window and `for:` divided by {} (a 5-minute window lasted {} s). \
                  Started {}, lasted {:.0} s.",
                 if self.passed() { "PASSED" } else { "FAILED" },
@@ -89,6 +91,10 @@ impl Report {
                     " (interrupted before the end)"
                 } else {
                     ""
+                },
+                match self.replicas {
+                    1 => "Shop".to_owned(),
+                    n => format!("{n} shop replicas behind HAProxy"),
                 },
                 self.backend,
                 self.scenario,

@@ -45,6 +45,11 @@ pub struct Scenario {
     pub time_scale: u32,
     /// Load before the first experiment, so the SLI windows hold traffic.
     pub warm_up_seconds: u64,
+    /// How long a killed shop process stays down before it is started
+    /// again, as a kubelet's first restart back-off (10 s) keeps a crashed
+    /// container down. Not compressed: it is real time.
+    #[serde(default = "default_restart_delay")]
+    pub restart_delay_seconds: f64,
     pub load: Load,
     pub steps: Vec<Step>,
     /// Where the file was read from; experiments are relative to it.
@@ -69,6 +74,10 @@ fn default_orders_per_second() -> f64 {
     2.0
 }
 
+fn default_restart_delay() -> f64 {
+    10.0
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Step {
@@ -85,6 +94,32 @@ pub struct Step {
     /// Every order acknowledged during the step must exist afterwards.
     #[serde(default)]
     pub no_lost_orders: bool,
+    /// Alerts that must not fire during the step; the report says why they
+    /// did or did not (for burn-rate alerts, the worst error ratio against
+    /// the threshold).
+    #[serde(default)]
+    pub stays_quiet: Vec<QuietAlert>,
+    /// The step runs only on a game day with at least this many replicas
+    /// (killing the only replica is a shop outage, not a replica kill).
+    #[serde(default)]
+    pub min_replicas: Option<usize>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct QuietAlert {
+    pub alert: String,
+    #[serde(default)]
+    pub severity: Option<String>,
+}
+
+impl QuietAlert {
+    pub fn describe(&self) -> String {
+        match &self.severity {
+            Some(severity) => format!("{} ({severity})", self.alert),
+            None => self.alert.clone(),
+        }
+    }
 }
 
 /// One experiment for every backend, or one per backend.
@@ -169,6 +204,9 @@ impl Scenario {
         }
         if !(0.0..=50.0).contains(&self.load.orders_per_second) {
             problem("load.orders-per-second".into(), "must be 0 to 50");
+        }
+        if !(0.0..=600.0).contains(&self.restart_delay_seconds) {
+            problem("restart-delay-seconds".into(), "must be 0 to 600");
         }
         if self.steps.is_empty() {
             problem("steps".into(), "a game day needs at least one step");

@@ -19,6 +19,8 @@ use super::timeline::Timeline;
 /// How to run the shop.
 #[derive(Debug, Clone)]
 pub(crate) struct ShopConfig {
+    /// `shop`, or `shop-0`… for the replicas of a fleet.
+    pub(crate) name: String,
     pub(crate) binary: PathBuf,
     pub(crate) database_url: String,
     pub(crate) listen: String,
@@ -28,6 +30,13 @@ pub(crate) struct ShopConfig {
     pub(crate) log: PathBuf,
     /// Where its current pid is written, for the `process-signal` action.
     pub(crate) pid_file: PathBuf,
+    /// The replicas of a fleet share one, so a session is good on any.
+    pub(crate) session_key: Option<String>,
+    /// How long a process that did not exit cleanly (killed, crashed) stays
+    /// down before it is started again, as a kubelet's restart back-off
+    /// keeps a crashed container down. A clean exit (after SIGTERM) is
+    /// restarted at once.
+    pub(crate) restart_delay: Duration,
 }
 
 impl ShopConfig {
@@ -45,7 +54,11 @@ impl ShopConfig {
             .append(true)
             .open(&self.log)
             .with_context(|| format!("opening the shop log {}", self.log.display()))?;
-        let child = tokio::process::Command::new(&self.binary)
+        let mut command = tokio::process::Command::new(&self.binary);
+        if let Some(key) = &self.session_key {
+            command.env("SHOP_SESSION_KEY", key);
+        }
+        let child = command
             .env("DATABASE_URL", &self.database_url)
             .env("SHOP_LISTEN", &self.listen)
             .env("SHOP_ADMIN_LISTEN", &self.admin_listen)
@@ -135,9 +148,18 @@ async fn supervise(
                 return;
             }
             status = child.wait() => {
+                let clean = status.as_ref().is_ok_and(|s| s.success());
                 let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
-                timeline.note(format!("shop exited ({status}); restarting it"));
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                let delay = if clean { Duration::from_millis(100) } else { config.restart_delay };
+                timeline.note(format!(
+                    "{} exited ({status}); restarting it in {:.1} s",
+                    config.name,
+                    delay.as_secs_f64()
+                ));
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(delay) => {}
+                }
                 match config.spawn() {
                     Ok(next) => child = next,
                     Err(error) => {

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{
     orders::Audit,
-    scenario::{ExpectedAlert, Outcome, Step},
+    scenario::{ExpectedAlert, Outcome, QuietAlert, Step},
     timeline::{Event, EventKind},
 };
 use crate::journal::Journal;
@@ -175,6 +175,42 @@ pub(crate) fn judge(
         ));
     }
     verdicts
+}
+
+/// Whether `quiet` stayed quiet between `from` and `to` (Unix seconds):
+/// never firing; `why` says what kept it quiet or made it fire.
+pub(crate) fn stays_quiet(
+    step: &Step,
+    quiet: &QuietAlert,
+    events: &[Event],
+    (from, to): (f64, f64),
+    why: String,
+) -> Verdict {
+    let fired = events.iter().find_map(|e| match &e.what {
+        EventKind::Alert {
+            alert,
+            severity,
+            state,
+        } if e.at >= from
+            && e.at <= to
+            && state == "firing"
+            && *alert == quiet.alert
+            && quiet.severity.as_deref().is_none_or(|s| s == severity) =>
+        {
+            Some(e.at - from)
+        }
+        _ => None,
+    });
+    Verdict {
+        step: step.name.clone(),
+        expectation: format!("{} stays quiet", quiet.describe()),
+        bound: "never fires during the step".into(),
+        measured: match fired {
+            None => format!("never fired: {why}"),
+            Some(after) => format!("fired {after:.1} s into the step: {why}"),
+        },
+        passed: fired.is_none(),
+    }
 }
 
 #[cfg(test)]

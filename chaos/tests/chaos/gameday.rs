@@ -42,6 +42,7 @@ fn options(scenario: PathBuf, out: &Path) -> gameday::Options {
     gameday::Options {
         scenario,
         backend: Backend::Sqlite,
+        replicas: 1,
         database_url: None,
         out: out.to_path_buf(),
         bin_dir: bin_dir(),
@@ -109,13 +110,69 @@ async fn the_quick_game_day_sees_every_alert_fire_and_resolve_and_loses_no_order
     let markdown = std::fs::read_to_string(&finished.report_path).unwrap();
     assert!(markdown.contains("**PASSED**"), "{markdown}");
     assert!(out.path().join("report.html").is_file());
-    assert_eq!(report.charts.len(), 4, "{:?}", report.charts);
+    assert_eq!(report.charts.len(), 5, "{:?}", report.charts);
     for chart in &report.charts {
         let png = std::fs::read(out.path().join(&chart.file)).unwrap();
         assert!(png.starts_with(b"\x89PNG"), "{} is not a PNG", chart.file);
     }
     let load = report.load.as_ref().expect("a loadgen summary");
     assert!(load.requests > 100, "{load:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quick_game_day_on_three_replicas_kills_one_and_raises_a_ticket_not_a_page() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let database = fleet::postgres::fresh_database("gameday_fleet").await;
+    let out = tempfile::tempdir().unwrap();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("gameday/quick.yaml");
+    let options = gameday::Options {
+        backend: Backend::Postgres,
+        database_url: Some(database.clone()),
+        replicas: 3,
+        ..options(scenario, out.path())
+    };
+    let finished = gameday::run(options).await;
+    let _ = fleet::postgres::drop_database(&database).await;
+    let finished = finished.expect("the game day runs");
+    let report = &finished.report;
+    let failed: Vec<_> = report.failed().collect();
+    assert!(failed.is_empty(), "failed expectations: {failed:#?}");
+
+    let ticket = verdict(report, "replica-kill", "ShopInstanceDown (ticket) fires");
+    assert!(ticket.measured.starts_with("fired after"), "{ticket:?}");
+    let resolved = verdict(report, "replica-kill", "ShopInstanceDown (ticket) resolves");
+    assert!(
+        resolved.measured.starts_with("resolved after"),
+        "{resolved:?}"
+    );
+    let quiet = verdict(
+        report,
+        "replica-kill",
+        "ShopAvailabilityBudgetBurn (page) stays quiet",
+    );
+    assert!(
+        quiet
+            .measured
+            .starts_with("never fired: the worst 1h error ratio was"),
+        "{quiet:?}"
+    );
+    let orders = verdict(report, "replica-kill", "no acknowledged order is lost");
+    assert!(
+        orders.measured.contains(" acknowledged orders found"),
+        "{orders:?}"
+    );
+    // The fleet's other steps hold as the single shop's do.
+    let outage = verdict(report, "database-outage", "ShopNotReady fires");
+    assert!(outage.passed, "{outage:?}");
+    assert!(report
+        .charts
+        .iter()
+        .any(|c| c.file == "charts/request-rate-per-replica.png"));
+    let markdown = std::fs::read_to_string(&finished.report_path).unwrap();
+    assert!(
+        markdown.contains("3 shop replicas behind HAProxy"),
+        "{markdown}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

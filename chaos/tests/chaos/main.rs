@@ -6,6 +6,7 @@ mod experiments;
 mod gameday;
 mod helpers;
 mod kubernetes;
+mod process_kill;
 mod proxy;
 mod proxy_api;
 mod safeguards;

@@ -38,7 +38,7 @@ struct ChartSpec<'a> {
     thresholds: Vec<Threshold>,
 }
 
-/// Renders the four charts into `out/charts/`.
+/// Renders the five charts into `out/charts/`.
 pub async fn render(
     prometheus_url: &str,
     out: &Path,
@@ -79,6 +79,10 @@ pub async fn render(
         rate(&requests.bucket())
     );
     let error_ratio = format!("{error_rate} / {all_rate}");
+    // By replica: on a fleet, a killed replica's line drops to nothing
+    // while the others take its share.
+    let per_replica = format!("sum by (instance) ({})", rate(&requests.count()));
+    let instance_legend = legend("instance");
     let slo_legend = legend(sloth::SLOTH_SLO);
     let specs = [
         ChartSpec {
@@ -86,6 +90,13 @@ pub async fn render(
             title: "Request rate",
             unit: Unit::RequestsPerSecond,
             queries: vec![(all_rate.as_str(), "all"), (error_rate.as_str(), "5xx")],
+            thresholds: Vec::new(),
+        },
+        ChartSpec {
+            file: "request-rate-per-replica",
+            title: "Request rate per replica",
+            unit: Unit::RequestsPerSecond,
+            queries: vec![(per_replica.as_str(), instance_legend.as_str())],
             thresholds: Vec::new(),
         },
         ChartSpec {
