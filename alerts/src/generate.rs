@@ -5,7 +5,9 @@ use std::{
     time::Duration,
 };
 
-use crate::{period::Period, rules::RuleFile, sloth, spec::SloSpec, symptoms, Error, Result};
+use crate::{
+    business, period::Period, rules::RuleFile, sloth, spec::SloSpec, symptoms, Error, Result,
+};
 
 /// The SLO rules: SLI and metadata recordings, burn-rate alerts.
 pub const SLO_RULES_FILE: &str = "slo-rules.yaml";
@@ -89,7 +91,10 @@ pub fn generate(spec: &SloSpec, source: &str, options: &Options) -> Result<Vec<G
         groups: sloth::rule_groups(spec, options),
     };
     let symptom_rules = RuleFile {
-        groups: vec![symptoms::rule_group(spec, options)],
+        groups: vec![
+            symptoms::rule_group(spec, options),
+            business::rule_group(spec, options),
+        ],
     };
     Ok(vec![
         GeneratedFile {
@@ -101,7 +106,7 @@ pub fn generate(spec: &SloSpec, source: &str, options: &Options) -> Result<Vec<G
         GeneratedFile {
             name: SYMPTOM_RULES_FILE,
             contents: symptom_rules.to_yaml(&header(
-                "Symptom alerts: what burn rates cannot see. Runbooks: alerts/runbooks/.",
+                "Symptom and business alerts: what burn rates cannot see. Runbooks: alerts/runbooks/.",
             ))?,
         },
     ])

@@ -10,6 +10,7 @@
 //! gate and the SLO dashboard.
 
 pub mod analysis;
+pub mod business;
 mod error;
 pub mod generate;
 pub mod period;

@@ -22,7 +22,7 @@ fn promtool_accepts_the_rules_of_every_period() {
             "{period}: {report}"
         );
         assert!(
-            report.contains("SUCCESS: 10 rules found"),
+            report.contains("SUCCESS: 13 rules found"),
             "{period}: {report}"
         );
     }
@@ -75,4 +75,7 @@ suites! {
     slo_metric_absent_tickets_a_missing_metric => "ShopSLOMetricAbsent",
     memory_near_limit_tickets_a_pod_near_oom => "ShopMemoryNearLimit",
     fault_left_active_tickets_a_forgotten_fault => "ShopFaultInjectionLeftActive",
+    orders_stopped_pages_when_shoppers_check_out_and_nobody_buys => "ShopOrdersStopped",
+    orders_below_last_week_tickets_a_drop_but_not_a_quiet_night => "ShopOrdersBelowLastWeek",
+    revenue_below_last_week_tickets_a_drop_but_not_a_quiet_night => "ShopRevenueBelowLastWeek",
 }
