@@ -1,6 +1,7 @@
 //! `loadgen` end to end: the binary against a real shop on SQLite, on
 //! loopback, bounded in time.
 
+mod adapter;
 mod helpers;
 mod merge;
 mod simulate;
