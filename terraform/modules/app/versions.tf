@@ -14,5 +14,9 @@ terraform {
       source  = "hashicorp/random"
       version = "3.6.3"
     }
+    tls = {
+      source  = "hashicorp/tls"
+      version = "4.0.6"
+    }
   }
 }
