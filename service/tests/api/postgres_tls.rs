@@ -257,3 +257,44 @@ async fn a_missing_root_certificate_file_is_a_clear_start_up_error() {
     let message = format!("{err:#}");
     assert!(message.contains("/nonexistent/ca.crt"), "{message}");
 }
+
+/// The production overlay's wiring: libpq's PGSSLMODE and PGSSLROOTCERT
+/// beneath a DATABASE_URL that names neither.
+fn shop_with_libpq_tls_env(postgres: &TlsPostgres, root_cert: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_shop"))
+        .env("DATABASE_URL", postgres.url(""))
+        .env("PGSSLMODE", "verify-full")
+        .env("PGSSLROOTCERT", root_cert)
+        .env("SHOP_LISTEN", "127.0.0.1:0")
+        .env("SHOP_ADMIN_LISTEN", "127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the shop binary runs")
+}
+
+#[test]
+fn pgsslmode_and_pgsslrootcert_from_the_environment_are_honoured() {
+    use std::io::{BufRead, BufReader};
+
+    let postgres = TlsPostgres::start(&Ca::new("shop test CA"));
+    let mut shop = shop_with_libpq_tls_env(&postgres, &postgres.ca_file);
+    let stdout = BufReader::new(shop.stdout.take().unwrap());
+    let started = stdout
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.contains("shop started"));
+    let _ = shop.kill();
+    let _ = shop.wait();
+    assert!(started, "the shop did not start with its CA");
+
+    let other = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(other.path(), Ca::new("another CA").cert.pem()).unwrap();
+    let output = shop_with_libpq_tls_env(&postgres, other.path())
+        .wait_with_output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("certificate"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
