@@ -12,13 +12,13 @@ use serde_json::json;
 use crate::helpers::{spawn_app, Backend};
 
 /// chromedriver on a free port, killed when dropped.
-struct ChromeDriver {
+pub(crate) struct ChromeDriver {
     process: Child,
     port: u16,
 }
 
 impl ChromeDriver {
-    async fn start() -> ChromeDriver {
+    pub(crate) async fn start() -> ChromeDriver {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -44,18 +44,28 @@ impl ChromeDriver {
         panic!("chromedriver did not start listening on port {port}");
     }
 
+    /// A desktop-sized Chromium.
     async fn browser(&self) -> Client {
+        self.session(json!({ "args": chromium_args("--window-size=1280,900") }))
+            .await
+    }
+
+    /// A Chromium that lays pages out as a phone `width` CSS pixels wide
+    /// does: its viewport, device pixel ratio and touch, and the page's
+    /// `<meta name="viewport">` honoured.
+    pub(crate) async fn phone(&self, width: u32, height: u32) -> Client {
+        self.session(json!({
+            "args": chromium_args(&format!("--window-size={width},{height}")),
+            "mobileEmulation": {
+                "deviceMetrics": { "width": width, "height": height, "pixelRatio": 3.0, "touch": true }
+            },
+        }))
+        .await
+    }
+
+    async fn session(&self, chrome_options: serde_json::Value) -> Client {
         let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--window-size=1280,900",
-                ]
-            }),
-        );
+        capabilities.insert("goog:chromeOptions".into(), chrome_options);
         // chromedriver is on loopback: plain HTTP, no TLS stack needed.
         ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(capabilities)
@@ -63,6 +73,21 @@ impl ChromeDriver {
             .await
             .expect("chromedriver starts a Chromium session")
     }
+}
+
+fn chromium_args(window_size: &str) -> Vec<&str> {
+    vec![
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        window_size,
+    ]
 }
 
 impl Drop for ChromeDriver {

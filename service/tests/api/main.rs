@@ -14,6 +14,7 @@ mod checkout;
 mod cors;
 mod login_throttle;
 mod outage;
+mod phone_layout;
 mod postgres_tls;
 mod product_cache;
 mod security;
