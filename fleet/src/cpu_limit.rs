@@ -118,8 +118,7 @@ impl Drop for CpuLimit {
         // A group can only be removed once empty: hand any process still in
         // it back to the root group first.
         let root = self.dir.parent().map(|p| p.join("cgroup.procs"));
-        if let (Ok(procs), Some(root)) = (fs::read_to_string(self.dir.join("cgroup.procs")), root)
-        {
+        if let (Ok(procs), Some(root)) = (fs::read_to_string(self.dir.join("cgroup.procs")), root) {
             for pid in procs.lines() {
                 let _ = fs::write(&root, pid);
             }

@@ -26,3 +26,71 @@ pub async fn fresh_database(prefix: &str) -> String {
         .expect("TEST_DATABASE_URL has a database name");
     format!("{base}/{name}")
 }
+
+/// Creates an empty database named `{prefix}_{random}` on the server at
+/// `server` (any database URL of it) and returns the new database's URL.
+pub async fn create_database(server: &str, prefix: &str) -> Result<String, sqlx::Error> {
+    let mut connection = PgConnection::connect(server).await?;
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    connection
+        .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+        .await?;
+    let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
+    Ok(format!("{base}/{name}"))
+}
+
+/// Drops the database at `url`, ending its sessions first, from the server's
+/// `postgres` database.
+pub async fn drop_database(url: &str) -> Result<(), sqlx::Error> {
+    let Some((base, name)) = url.rsplit_once('/') else {
+        return Ok(());
+    };
+    let name = name.split('?').next().unwrap_or(name);
+    let mut connection = PgConnection::connect(&format!("{base}/postgres")).await?;
+    connection
+        .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
+        .await?;
+    Ok(())
+}
+
+/// An empty database for one test, dropped (its sessions ended first) when
+/// this value is dropped, so that a test run leaves no database behind,
+/// even when the test fails.
+pub struct TestDatabase {
+    url: String,
+}
+
+impl TestDatabase {
+    /// A fresh database named `{prefix}_{random}` on [`server_url`]; panics
+    /// with set-up advice, as [`fresh_database`] does.
+    pub async fn create(prefix: &str) -> TestDatabase {
+        TestDatabase {
+            url: fresh_database(prefix).await,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let url = std::mem::take(&mut self.url);
+        // Drop runs inside the test's runtime, which cannot be blocked on:
+        // the statement runs on a thread and a runtime of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime
+                .block_on(drop_database(&url))
+                .map_err(|e| format!("{url}: {e}"))
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("warning: could not drop the test database {e}");
+        }
+    }
+}
