@@ -12,6 +12,7 @@ mod cart_expiry;
 mod catalogue;
 mod checkout;
 mod cors;
+mod database_restore;
 mod login_throttle;
 mod outage;
 mod phone_layout;
