@@ -1,6 +1,6 @@
 #!/bin/sh
 # Restores the shop's database from a pg_dump archive: restore.sh [DUMP]
-# (default: the newest shop-*.dump in BACKUP_DIR). Connection from libpq's
+# (or $DUMP; default: the newest shop-*.dump in BACKUP_DIR). Connection from libpq's
 # variables; PGDATABASE is the database to replace.
 #
 # The existing database stays untouched until the dump has been read back
@@ -13,6 +13,8 @@ db=${PGDATABASE:?PGDATABASE names the database to restore}
 command -v pg_restore >/dev/null || { echo "restore: pg_restore not found (Debian package postgresql-client)" >&2; exit 2; }
 if [ $# -gt 0 ]; then
     dump=$1
+elif [ -n "${DUMP:-}" ]; then
+    dump=$DUMP
 else
     dump=$(ls -1 "${BACKUP_DIR:?BACKUP_DIR or an argument names the dump}"/shop-*.dump 2>/dev/null | sort | tail -n 1 || true)
     [ -n "$dump" ] || { echo "restore: no shop-*.dump in $BACKUP_DIR; $db is untouched" >&2; exit 2; }
