@@ -94,3 +94,29 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn exists(name: &str) -> bool {
+        let mut connection = PgConnection::connect(&server_url()).await.unwrap();
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pg_database WHERE datname = $1")
+            .bind(name)
+            .fetch_one(&mut connection)
+            .await
+            .unwrap()
+            == 1
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_test_database_is_gone_once_dropped_even_with_a_session_open() {
+        let database = TestDatabase::create("fleet_unit").await;
+        let name = database.url().rsplit('/').next().unwrap().to_owned();
+        let session = PgConnection::connect(database.url()).await.unwrap();
+        assert!(exists(&name).await, "{name} was not created");
+        drop(database);
+        assert!(!exists(&name).await, "{name} is still there");
+        drop(session);
+    }
+}

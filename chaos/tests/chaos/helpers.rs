@@ -41,9 +41,9 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
     }
 });
 
-/// Creates an empty PostgreSQL database and returns its URL.
-pub(crate) async fn fresh_postgres_database() -> String {
-    fleet::postgres::fresh_database("chaos_test").await
+/// An empty PostgreSQL database, dropped when the value is.
+pub(crate) async fn fresh_postgres_database() -> fleet::postgres::TestDatabase {
+    fleet::postgres::TestDatabase::create("chaos_test").await
 }
 
 /// `postgres://user@host:port/db` with `host:port` replaced.
@@ -66,19 +66,21 @@ pub(crate) struct Shop {
     pub(crate) http: Client,
     stopper: Stopper,
     _dir: tempfile::TempDir,
+    _database: Option<fleet::postgres::TestDatabase>,
 }
 
 pub(crate) async fn spawn_shop(backend: Backend) -> Shop {
     LazyLock::force(&TRACING);
     let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut database = None;
     let (database_url, proxy) = match backend {
         Backend::Sqlite => (format!("sqlite://{}/shop.db", dir.path().display()), None),
         Backend::Postgres => {
-            let direct = fresh_postgres_database().await;
+            let direct = database.insert(fresh_postgres_database().await).url();
             let proxy = FaultProxy::start("127.0.0.1:0")
                 .await
                 .expect("the fault proxy starts");
-            let (_, upstream) = via(&direct, "");
+            let (_, upstream) = via(direct, "");
             let link = proxy
                 .create(NewProxy {
                     name: DB_PROXY.into(),
@@ -87,7 +89,7 @@ pub(crate) async fn spawn_shop(backend: Backend) -> Shop {
                     enabled: true,
                 })
                 .expect("the database proxy is created");
-            let (through_proxy, _) = via(&direct, &link.listen);
+            let (through_proxy, _) = via(direct, &link.listen);
             (through_proxy, Some(proxy))
         }
     };
@@ -101,6 +103,7 @@ pub(crate) async fn spawn_shop(backend: Backend) -> Shop {
         http: client(),
         stopper: app.stopper(),
         _dir: dir,
+        _database: database,
     };
     tokio::spawn(app.run_until_stopped());
     shop

@@ -5,6 +5,7 @@ use std::{
     time::Duration,
 };
 
+use fleet::postgres::TestDatabase;
 use reqwest::{redirect, Client, Response, StatusCode};
 use serde_json::{json, Value};
 use shop::{
@@ -48,10 +49,9 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
     }
 });
 
-/// The PostgreSQL server tests create their databases on.
-/// Creates an empty PostgreSQL database and returns its URL.
-pub(crate) async fn fresh_postgres_database() -> String {
-    fleet::postgres::fresh_database("shop_test").await
+/// An empty PostgreSQL database, dropped when the value is.
+pub(crate) async fn fresh_postgres_database() -> TestDatabase {
+    TestDatabase::create("shop_test").await
 }
 
 pub(crate) struct TestApp {
@@ -61,6 +61,7 @@ pub(crate) struct TestApp {
     pub(crate) db: Database,
     pub(crate) stopper: Stopper,
     _dir: tempfile::TempDir,
+    _database: Option<TestDatabase>,
 }
 
 /// A shop on a fresh database, served on free ports until the test ends.
@@ -83,9 +84,13 @@ pub(crate) async fn spawn_app_with_clock(
 ) -> TestApp {
     LazyLock::force(&TRACING);
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let database_url = match backend {
-        Backend::Sqlite => format!("sqlite://{}/shop.db", dir.path().display()),
-        Backend::Postgres => fresh_postgres_database().await,
+    let database = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(fresh_postgres_database().await),
+    };
+    let database_url = match &database {
+        None => format!("sqlite://{}/shop.db", dir.path().display()),
+        Some(database) => database.url().to_owned(),
     };
     let mut settings = Settings::ephemeral(&database_url);
     configure(&mut settings);
@@ -104,6 +109,7 @@ pub(crate) async fn spawn_app_with_clock(
         db,
         stopper,
         _dir: dir,
+        _database: database,
     }
 }
 

@@ -81,8 +81,8 @@ impl Relay {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_gives_503s_and_the_shop_recovers_by_itself() {
-    let database_url = fresh_postgres_database().await;
-    let (credentials_and_host, name) = database_url.rsplit_once('/').unwrap();
+    let database = fresh_postgres_database().await;
+    let (credentials_and_host, name) = database.url().rsplit_once('/').unwrap();
     let (scheme_and_user, host) = credentials_and_host.rsplit_once('@').unwrap();
     let relay = Relay::start(host.to_owned()).await;
     let via_relay = format!("{scheme_and_user}@{}/{name}", relay.address);

@@ -103,7 +103,8 @@ async fn each_anonymous_shopper_gets_the_same_page_with_their_own_token(backend:
 /// `MAX_AGE` (5 s) would have expired it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_made_outside_the_shop_reaches_its_cached_page_through_postgres() {
-    let database_url = fresh_postgres_database().await;
+    let database = fresh_postgres_database().await;
+    let database_url = database.url().to_owned();
     let app = spawn_app_with(Backend::Postgres, |settings| {
         settings.database_url = database_url.clone();
     })
