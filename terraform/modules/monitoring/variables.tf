@@ -54,12 +54,36 @@ variable "grafana_datasource_uid" {
 }
 
 variable "alertmanager_enabled" {
-  description = "Run Alertmanager. Routing to pagers is configured by the operator (alerts/ ships an example config)."
+  description = "Run Alertmanager, routing the shop's alerts as alerts/alertmanager.yml says (pages to PagerDuty, tickets to the ticket bridge)."
   type        = bool
   default     = true
 
   validation {
     condition     = var.alertmanager_enabled != null
     error_message = "Say true or false."
+  }
+}
+
+variable "pagerduty_routing_key" {
+  description = "PagerDuty Events v2 routing key of the shop's pager service; stored in the Secret shop-alertmanager-receivers (key pagerduty-routing-key). Empty: pages are routed but PagerDuty refuses them (Alertmanager logs the failed notifications)."
+  type        = string
+  default     = ""
+  sensitive   = true
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9]*$", var.pagerduty_routing_key))
+    error_message = "A PagerDuty routing key is letters and digits only (32 of them), or empty."
+  }
+}
+
+variable "ticket_bridge_token" {
+  description = "Bearer token Alertmanager presents to the ticket bridge's webhook; stored in the Secret shop-alertmanager-receivers (key ticket-bridge-token)."
+  type        = string
+  default     = ""
+  sensitive   = true
+
+  validation {
+    condition     = !can(regex("\\s", var.ticket_bridge_token))
+    error_message = "The token must not contain whitespace or line breaks."
   }
 }
