@@ -52,8 +52,10 @@ pub struct Spec {
     pub binary: PathBuf,
     /// A PostgreSQL database all replicas share.
     pub database_url: String,
-    /// HAProxy's address; port 0 takes a free one.
+    /// HAProxy's address for the `shop` Service; port 0 takes a free one.
     pub listen: SocketAddr,
+    /// HAProxy's address for the `shop-admin` Service; port 0 takes a free one.
+    pub admin_listen: SocketAddr,
     /// Start a Prometheus scraping the replicas.
     pub prometheus: bool,
     /// Rule files for that Prometheus.
@@ -73,6 +75,7 @@ impl Spec {
             binary,
             database_url,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             prometheus: false,
             rule_files: Vec::new(),
             admin_token: uuid::Uuid::new_v4().simple().to_string(),
@@ -127,7 +130,7 @@ impl Fleet {
                 admin: r.admin_address(),
             })
             .collect();
-        let haproxy = Haproxy::start(spec.listen, &servers, dir.path()).await?;
+        let haproxy = Haproxy::start(spec.listen, spec.admin_listen, &servers, dir.path()).await?;
         let discovery = dir.path().join("shop-targets.json");
         let mut fleet = Fleet {
             prometheus: None,
@@ -242,9 +245,11 @@ fn check(spec: &Spec) -> Result<()> {
     if spec.replicas == 0 {
         return Err(Error::NoReplicas);
     }
-    if spec.listen.port() != 0 {
-        std::net::TcpListener::bind(spec.listen)
-            .map_err(|e| Error::Io(format!("binding the fleet's address {}", spec.listen), e))?;
+    for address in [spec.listen, spec.admin_listen] {
+        if address.port() != 0 {
+            std::net::TcpListener::bind(address)
+                .map_err(|e| Error::Io(format!("binding the fleet's address {address}"), e))?;
+        }
     }
     if let Some(cores) = spec.cpu_limit {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());

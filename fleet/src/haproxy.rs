@@ -65,22 +65,18 @@ const FALL: u32 = 2;
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Haproxy {
-    /// Starts HAProxy on `address` (port 0 for a free one) in front of
-    /// `servers`, writing its configuration and output into `dir`.
-    pub async fn start(address: SocketAddr, servers: &[Server], dir: &Path) -> Result<Haproxy> {
+    /// Starts HAProxy with the `shop` Service on `address` and `shop-admin`
+    /// on `admin` (port 0 for a free one) in front of `servers`, writing its
+    /// configuration and output into `dir`.
+    pub async fn start(
+        address: SocketAddr,
+        admin: SocketAddr,
+        servers: &[Server],
+        dir: &Path,
+    ) -> Result<Haproxy> {
         let binary = find_binary()?;
-        let address = if address.port() == 0 {
-            crate::replica::free_address().map_err(|e| Error::Io(e.to_string(), io_other(&e)))?
-        } else {
-            // HAProxy binds with SO_REUSEPORT and could share a port that
-            // another server holds: find out first.
-            std::net::TcpListener::bind(address)
-                .map_err(|e| Error::Io(format!("binding {address}"), e))?;
-            address
-        };
-        let free =
-            || crate::replica::free_address().map_err(|e| Error::Io(e.to_string(), io_other(&e)));
-        let (admin, stats) = (free()?, free()?);
+        let (address, admin) = (usable(address)?, usable(admin)?);
+        let stats = usable(SocketAddr::from(([127, 0, 0, 1], 0)))?;
         let config = dir.join("haproxy.cfg");
         std::fs::write(&config, configuration(address, admin, stats, servers))
             .map_err(|e| Error::Io(format!("writing {}", config.display()), e))?;
@@ -169,6 +165,19 @@ impl Haproxy {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+}
+
+/// `address`, or a free port for port 0. HAProxy binds with SO_REUSEPORT
+/// and could share a port that another server holds: a given port is tried
+/// first.
+fn usable(address: SocketAddr) -> Result<SocketAddr> {
+    if address.port() == 0 {
+        crate::replica::free_address().map_err(|e| Error::Io(e.to_string(), io_other(&e)))
+    } else {
+        std::net::TcpListener::bind(address)
+            .map_err(|e| Error::Io(format!("binding {address}"), e))?;
+        Ok(address)
     }
 }
 

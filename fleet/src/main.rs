@@ -34,6 +34,10 @@ struct Up {
     /// HAProxy's address: the fleet's Service, for shoppers and load.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// HAProxy's address for the fleet's `shop-admin` Service: the fault
+    /// API and metrics of any live replica.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    admin_listen: SocketAddr,
     /// A PostgreSQL database for the replicas; by default a fresh one is
     /// created on the server of TEST_DATABASE_URL (or 127.0.0.1:5432) and
     /// dropped at the end.
@@ -79,6 +83,7 @@ async fn run(up: Up) -> anyhow::Result<()> {
     let mut spec = Spec::new(up.replicas, binary, database_url.clone());
     spec.cpu_limit = up.cpu_limit;
     spec.listen = up.listen;
+    spec.admin_listen = up.admin_listen;
     spec.prometheus = true;
     spec.rule_files = rule_files;
     if let Some(token) = up.admin_token {

@@ -86,7 +86,7 @@ impl Shops {
                 .collect::<Result<Vec<_>, std::net::AddrParseError>>()?;
             let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
             Some(
-                Haproxy::start(any_port, &servers, &plan.scratch)
+                Haproxy::start(any_port, any_port, &servers, &plan.scratch)
                     .await
                     .context("starting HAProxy in front of the replicas")?,
             )
