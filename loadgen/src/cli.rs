@@ -2,6 +2,7 @@
 //! (and `loadgen hpa --simulate`, in [`simulate`]), `loadgen merge`,
 //! `loadgen flood`.
 
+pub mod capacity;
 pub mod merge;
 pub mod simulate;
 
@@ -12,7 +13,6 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use goose::config::GooseConfiguration;
 
-use crate::capacity::{self, CapacityOptions};
 use crate::error::{exit, Error, Result};
 use crate::flood::{self, FloodOptions};
 use crate::hpa::{self, HpaInput};
@@ -41,8 +41,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a load profile against the shop; exit 1 if an SLO breaks.
     Run(Box<RunArgs>),
-    /// Step the load up and find the highest request rate at which every SLO holds.
-    Capacity(CapacityArgs),
+    /// Measure one shop replica under its pod's CPU limit at request-rate
+    /// steps: the highest rate at which every SLO held, and its CPU.
+    Capacity(capacity::CapacityArgs),
     /// Size the HorizontalPodAutoscaler from a capacity measurement, or
     /// (--simulate) replay it against a demand profile.
     Hpa(HpaArgs),
@@ -97,39 +98,6 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CapacityArgs {
-    /// The shop's base URL.
-    #[arg(long, short = 'H', value_name = "URL")]
-    pub host: String,
-    /// Users of the first step.
-    #[arg(long, default_value_t = 2, value_name = "N")]
-    pub start_users: usize,
-    /// Users added at each step. Default: --start-users.
-    #[arg(long, value_name = "N")]
-    pub step_users: Option<usize>,
-    /// Users of the last step, unless an SLO breaks first.
-    #[arg(long, default_value_t = 32, value_name = "N")]
-    pub max_users: usize,
-    /// How long each step holds its users, as 30s, 2m or 1m30s.
-    #[arg(long, default_value = "30s", value_parser = timespan, value_name = "TIME")]
-    pub step_duration: Duration,
-    /// How long each step takes to start its users.
-    #[arg(long, default_value = "1s", value_parser = timespan, value_name = "TIME")]
-    pub ramp: Duration,
-    /// Where the step table and the capacity figure go.
-    #[arg(
-        long,
-        short = 'o',
-        default_value = "capacity.json",
-        value_name = "FILE"
-    )]
-    pub output: PathBuf,
-    /// The SLO spec (Sloth prometheus/v1). Default: alerts/slo.yaml as built in.
-    #[arg(long, value_name = "FILE")]
-    pub slo: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
 pub struct HpaArgs {
     /// The measurement written by `loadgen capacity`.
     #[arg(long, value_name = "FILE", default_value = "k8s/base/capacity.json")]
@@ -174,7 +142,7 @@ fn timespan(text: &str) -> Result<Duration, String> {
 pub async fn dispatch(cli: Cli) -> u8 {
     let outcome = match cli.command {
         Command::Run(args) => run_command(*args).await,
-        Command::Capacity(args) => capacity_command(args).await,
+        Command::Capacity(args) => capacity::run(args).await,
         Command::Hpa(args) => hpa_command(args),
         Command::Merge(args) => merge::run(args),
         Command::Flood(args) => flood_command(args).await,
@@ -229,40 +197,6 @@ async fn run_command(args: RunArgs) -> Result<u8> {
     })
 }
 
-async fn capacity_command(args: CapacityArgs) -> Result<u8> {
-    let options = CapacityOptions {
-        host: args.host,
-        start_users: args.start_users,
-        step_users: args.step_users.unwrap_or(args.start_users),
-        max_users: args.max_users,
-        step_duration: args.step_duration,
-        ramp: args.ramp,
-        output: args.output,
-    };
-    let file = capacity::capacity(&options, &SloFile::new(args.slo)).await?;
-    eprintln!("stopped: {}", file.stopped_because);
-    match &file.capacity {
-        Some(c) => {
-            eprintln!(
-                "capacity: {} req/s at {} users (p99 {} ms, slowest page p99 {} ms), written to {}",
-                c.requests_per_second,
-                c.users,
-                c.p99_ms,
-                c.page_p99_ms,
-                options.output.display()
-            );
-            Ok(exit::OK)
-        }
-        None => {
-            eprintln!(
-                "no capacity: the SLOs broke at the first step; see {}",
-                options.output.display()
-            );
-            Ok(exit::BREACH)
-        }
-    }
-}
-
 async fn flood_command(args: FloodArgs) -> Result<u8> {
     let options = FloodOptions {
         host: args.host,
@@ -282,7 +216,7 @@ fn hpa_command(args: HpaArgs) -> Result<u8> {
     let peak_rps = args
         .peak_rps
         .ok_or_else(|| Error::Usage("--peak-rps is required".into()))?;
-    let capacity = capacity::read_file(&args.capacity)?;
+    let capacity = crate::capacity::read_file(&args.capacity)?;
     let capacity_path = args.capacity.display().to_string();
     let input = HpaInput {
         capacity: &capacity,

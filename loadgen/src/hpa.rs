@@ -7,8 +7,10 @@
 //! - the peak needs `ceil(peak / target)` replicas;
 //! - `maxReplicas` covers [`SURGE`] times the peak at the target, so traffic
 //!   above the forecast still finds room;
-//! - CPU at `headroom` utilisation is a second signal, for load the request
-//!   rate does not show (a slow database makes each request costlier).
+//! - CPU is a second signal, for load the request rate does not show (a slow
+//!   database makes each request costlier): the CPU the measured pod used at
+//!   capacity, times `headroom`, as a utilisation of the pod's CPU request
+//!   (what the HPA's `Utilization` is relative to; it may exceed 100 %).
 //!
 //! [`manifest`] is a pure function of its input, so the committed
 //! `k8s/base/hpa.yaml` can be regenerated and compared in a test.
@@ -72,6 +74,8 @@ pub enum HpaError {
     Peak(f64),
     #[error("--min-replicas must be at least 1 and at most --max-replicas")]
     MinReplicas,
+    #[error("the capacity file records no CPU use at capacity (0 cores) or no CPU request: measure again")]
+    NoCpu,
 }
 
 /// The sizing for `input`.
@@ -93,6 +97,11 @@ pub fn sizing(input: &HpaInput<'_>) -> Result<Sizing, HpaError> {
     let target = (capacity.requests_per_second * input.headroom)
         .floor()
         .max(1.0);
+    let cpu = &input.capacity.cpu;
+    if !(capacity.cpu_cores > 0.0 && cpu.request_cores > 0.0) {
+        return Err(HpaError::NoCpu);
+    }
+    let cpu_utilization = capacity.cpu_cores * input.headroom / cpu.request_cores * 100.0;
     let replicas_at_peak = (input.peak_rps / target).ceil() as u32;
     let wanted = ((input.peak_rps * SURGE / target).ceil() as u32)
         .max(input.min_replicas)
@@ -102,7 +111,7 @@ pub fn sizing(input: &HpaInput<'_>) -> Result<Sizing, HpaError> {
         replicas_at_peak,
         min_replicas: input.min_replicas,
         max_replicas: wanted.min(input.max_replicas),
-        cpu_utilization_percent: (input.headroom * 100.0).round() as u32,
+        cpu_utilization_percent: (cpu_utilization.floor() as u32).max(1),
         capped: replicas_at_peak > input.max_replicas,
     })
 }
@@ -119,18 +128,45 @@ pub fn manifest(input: &HpaInput<'_>) -> Result<String, HpaError> {
     let mut note = |key: &str, value: String| {
         annotations.insert(format!("{KEY}/{key}"), value);
     };
+    let file = input.capacity;
     note("measured-capacity-rps", trim(capacity.requests_per_second));
-    note("measured-p99-ms", trim(capacity.p99_ms));
-    note("measured-page-p99-ms", trim(capacity.page_p99_ms));
-    note("measured-error-percent", trim(capacity.error_percent));
-    note("measured-at", input.capacity.measured_at.clone());
-    note("measured-against", input.capacity.host.clone());
-    note("measured-users", capacity.users.to_string());
-    if let Some(cpus) = input.capacity.cpus {
-        note("measured-cpus", cpus.to_string());
-    }
+    note("measured-offered-rps", trim(capacity.target_rps));
+    note("measured-cpu-cores", trim(capacity.cpu_cores));
+    note("measured-at", file.measured_at.clone());
+    note(
+        "measured-pod",
+        format!(
+            "{} build {} of the shop on {}, CPU limit {} cores (request {}, from {}), one replica",
+            file.build.profile,
+            file.build.version,
+            file.backend,
+            trim(file.cpu.limit_cores),
+            trim(file.cpu.request_cores),
+            file.cpu.source
+        ),
+    );
+    note(
+        "measured-machine",
+        format!(
+            "{} CPUs shared with loadgen, load average {} before the run",
+            file.machine.cpus,
+            trim(file.machine.load_average_before)
+        ),
+    );
     note("capacity-file", input.capacity_path.to_string());
-    note("slo", input.capacity.objectives.join("; "));
+    let objectives: Vec<String> = file
+        .objectives
+        .iter()
+        .map(|o| format!("{} {} %", o.name, trim(o.objective_percent)))
+        .collect();
+    note(
+        "slo",
+        format!(
+            "{} ({}), judged per step as the recording rules compute them",
+            objectives.join(", "),
+            file.slo_source
+        ),
+    );
     note("peak-rps", trim(input.peak_rps));
     note("headroom", trim(input.headroom));
     note("min-replicas", input.min_replicas.to_string());
@@ -148,10 +184,14 @@ pub fn manifest(input: &HpaInput<'_>) -> Result<String, HpaError> {
     note(
         "sizing",
         format!(
-            "target {} req/s per replica = {} x {}; {} replicas carry the peak of {} req/s; max covers {} x the peak, capped at --max-replicas",
+            "target {} req/s per replica = {} x {}; CPU {} % of the request = {} cores x {} / {} cores; {} replicas carry the peak of {} req/s; max covers {} x the peak, capped at --max-replicas",
             sizing.target_rps_per_replica,
             trim(capacity.requests_per_second),
             trim(input.headroom),
+            sizing.cpu_utilization_percent,
+            trim(capacity.cpu_cores),
+            trim(input.headroom),
+            trim(file.cpu.request_cores),
             sizing.replicas_at_peak,
             trim(input.peak_rps),
             trim(SURGE)
@@ -373,119 +413,4 @@ pub fn recorded_inputs(manifest: &str) -> Option<(f64, f64, u32, u32)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::capacity::{Capacity, CapacityFile};
-
-    fn file(rps: f64) -> CapacityFile {
-        CapacityFile {
-            tool: "loadgen test".into(),
-            host: "http://127.0.0.1:8080".into(),
-            cpus: None,
-            measured_at: "2025-01-01T00:00:00Z".into(),
-            step_duration_seconds: 30,
-            ramp_seconds: 1,
-            co_mitigation: "average".into(),
-            slo_source: "test".into(),
-            objectives: vec!["availability: 99.9 % of all requests succeed".into()],
-            steps: Vec::new(),
-            capacity: Some(Capacity {
-                requests_per_second: rps,
-                users: 8,
-                p99_ms: 40.0,
-                page_p99_ms: 60.0,
-                error_percent: 0.0,
-            }),
-            stopped_because: "test".into(),
-        }
-    }
-
-    fn input(capacity: &CapacityFile, peak: f64) -> HpaInput<'_> {
-        HpaInput {
-            capacity,
-            capacity_path: "capacity.json",
-            peak_rps: peak,
-            headroom: 0.7,
-            min_replicas: 2,
-            max_replicas: 10,
-            deployment: "shop",
-        }
-    }
-
-    #[test]
-    fn replicas_follow_from_capacity_headroom_and_peak() {
-        let capacity = file(412.5);
-        let sizing = sizing(&input(&capacity, 1000.0)).unwrap();
-        // 412.5 × 0.7 = 288.75 → 288 req/s; 1000 / 288 → 4; 1500 / 288 → 6.
-        assert_eq!(
-            sizing,
-            Sizing {
-                target_rps_per_replica: 288,
-                replicas_at_peak: 4,
-                min_replicas: 2,
-                max_replicas: 6,
-                cpu_utilization_percent: 70,
-                capped: false,
-            }
-        );
-    }
-
-    #[test]
-    fn the_database_cap_bounds_the_maximum_and_says_so() {
-        let capacity = file(100.0);
-        let mut big = input(&capacity, 5000.0);
-        big.max_replicas = 10;
-        let sizing = sizing(&big).unwrap();
-        // 70 req/s per replica: 5000 needs 72 replicas, 10 are allowed.
-        assert_eq!(
-            (sizing.replicas_at_peak, sizing.max_replicas, sizing.capped),
-            (72, 10, true)
-        );
-        assert!(manifest(&big)
-            .unwrap()
-            .contains("the peak needs 72 replicas but --max-replicas caps them at 10"));
-    }
-
-    #[test]
-    fn a_small_peak_still_keeps_the_minimum() {
-        let capacity = file(412.5);
-        let sizing = sizing(&input(&capacity, 10.0)).unwrap();
-        assert_eq!(
-            (
-                sizing.replicas_at_peak,
-                sizing.min_replicas,
-                sizing.max_replicas
-            ),
-            (1, 2, 2)
-        );
-    }
-
-    #[test]
-    fn bad_inputs_are_refused_with_their_reason() {
-        let capacity = file(100.0);
-        let mut bad = input(&capacity, 100.0);
-        bad.headroom = 1.5;
-        assert_eq!(sizing(&bad), Err(HpaError::Headroom(1.5)));
-        let mut none = file(1.0);
-        none.capacity = None;
-        assert!(matches!(
-            sizing(&input(&none, 5.0)),
-            Err(HpaError::NoCapacity(_))
-        ));
-        assert_eq!(sizing(&input(&capacity, 0.0)), Err(HpaError::Peak(0.0)));
-    }
-
-    #[test]
-    fn the_manifest_records_its_inputs() {
-        let capacity = file(412.5);
-        let yaml = manifest(&input(&capacity, 1000.0)).unwrap();
-        assert_eq!(recorded_inputs(&yaml), Some((1000.0, 0.7, 2, 10)));
-        assert!(yaml.contains(
-            "loadgen hpa --capacity capacity.json --peak-rps 1000 --headroom 0.7 --min-replicas 2 --max-replicas 10 --deployment shop --output k8s/base/hpa.yaml"
-        ));
-        assert!(
-            yaml.contains("loadgen.shop.dev/measured-capacity-rps: '412.5'"),
-            "{yaml}"
-        );
-    }
-}
+mod tests;
