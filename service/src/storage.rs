@@ -102,6 +102,7 @@ impl Database {
     pub fn connect(settings: &Settings, metrics: DbMetrics) -> anyhow::Result<Self> {
         let url = settings.database_url.as_str();
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            pool::check_root_certificate(url)?;
             let pool = pool::options::<sqlx::Postgres>()
                 .max_connections(settings.db_max_connections)
                 .acquire_timeout(settings.db_acquire_timeout())

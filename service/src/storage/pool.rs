@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
 use futures_util::future::BoxFuture;
 use sqlx::{pool::PoolConnectionMetadata, pool::PoolOptions, Connection, Database};
 
@@ -29,4 +30,25 @@ fn ping_if_idle<C: Connection>(
         }
         Ok(true)
     })
+}
+
+/// A CA file that cannot be read fails every connection with a bare "No
+/// such file or directory"; name the file and where it came from instead.
+pub(super) fn check_root_certificate(url: &str) -> anyhow::Result<()> {
+    let from_url = url
+        .split_once('?')
+        .into_iter()
+        .flat_map(|(_, query)| query.split('&'))
+        .find_map(|pair| pair.strip_prefix("sslrootcert="))
+        .map(|path| (path.to_owned(), "sslrootcert in DATABASE_URL"));
+    let source = from_url.or_else(|| {
+        std::env::var("PGSSLROOTCERT")
+            .ok()
+            .map(|path| (path, "PGSSLROOTCERT"))
+    });
+    if let Some((path, source)) = source {
+        std::fs::metadata(&path)
+            .with_context(|| format!("reading the database CA certificate {path} ({source})"))?;
+    }
+    Ok(())
 }

@@ -255,7 +255,10 @@ async fn a_missing_root_certificate_file_is_a_clear_start_up_error() {
         .err()
         .expect("a missing CA file is refused");
     let message = format!("{err:#}");
-    assert!(message.contains("/nonexistent/ca.crt"), "{message}");
+    assert!(
+        message.contains("reading the database CA certificate /nonexistent/ca.crt"),
+        "{message}"
+    );
 }
 
 /// The production overlay's wiring: libpq's PGSSLMODE and PGSSLROOTCERT
