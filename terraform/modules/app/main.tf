@@ -31,11 +31,6 @@ data "kustomization_overlay" "this" {
       ])
     }
   }
-
-  # The Grafana dashboards are read from dashboards/generated, outside k8s/.
-  kustomize_options {
-    load_restrictor = "none"
-  }
 }
 
 resource "kustomization_resource" "p0" {
