@@ -27,7 +27,7 @@
 mod template;
 
 use crate::{
-    generate::Options,
+    options::Options,
     period::{AlertWindow, Period, Severity},
     promql::{self, format_duration, go_float},
     sloth::{labels, sli_error_record},

@@ -11,7 +11,7 @@
 use shop_contract::metrics::{labels as contract, names};
 
 use crate::{
-    generate::Options,
+    options::Options,
     promql,
     rules::{Rule, RuleGroup},
     sloth::labels::SEVERITY,

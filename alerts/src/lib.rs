@@ -13,6 +13,7 @@ pub mod analysis;
 pub mod business;
 mod error;
 pub mod generate;
+pub mod options;
 pub mod period;
 pub mod promql;
 pub mod rules;

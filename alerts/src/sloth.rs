@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::{
-    generate::Options,
+    options::Options,
     period::{AlertWindow, Severity},
     promql::{format_duration, go_float},
     rules::{Rule, RuleGroup},

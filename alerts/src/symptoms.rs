@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use shop_contract::metrics::{connection_state, labels as contract, names};
 
 use crate::{
-    generate::Options,
+    options::Options,
     promql,
     rules::{Rule, RuleGroup},
     sloth::labels::SEVERITY,
