@@ -5,7 +5,8 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use anyhow::Context;
 use bench::{
-    report::{self, Results},
+    report,
+    results::Results,
     suite::{self, Options},
     wrk::Load,
 };

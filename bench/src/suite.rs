@@ -15,7 +15,7 @@ use crate::{
     checkout::{Db, Ledger, CART_PREFIX},
     machine::Machine,
     process::{children_cpu, get, Server, ShopSpec},
-    report::{percent, Backend, BackendFigures, Case, Kind, LoadgenFigures, Results, Settings},
+    results::{percent, Backend, BackendFigures, Case, Kind, LoadgenFigures, Results, Settings},
     stats::median,
     wrk::{self, Load, Measurement, Scripts},
 };

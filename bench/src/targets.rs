@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{percent, Backend, Kind, Results};
+use crate::results::{percent, Backend, Kind, Results};
 
 /// Product page: at least this share of the reference handler's rate…
 pub const PRODUCT_SHARE: f64 = 0.30;
