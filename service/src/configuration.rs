@@ -5,7 +5,10 @@ use std::{fmt, num::NonZeroU32, str::FromStr, time::Duration};
 
 use clap::{Parser, ValueEnum};
 
-pub use crate::{cart_expiry::CartTtl, cors::CorsOrigins};
+mod cart_ttl;
+
+pub use crate::cors::CorsOrigins;
+pub use cart_ttl::CartTtl;
 
 /// The shop's settings. Every flag also reads the environment variable named
 /// in `--help`.

@@ -8,8 +8,8 @@ use std::{
 
 use reqwest::StatusCode;
 use shop::{
-    cart_expiry::{sweep, CartTtl},
-    configuration::RateLimit,
+    cart_expiry::sweep,
+    configuration::{CartTtl, RateLimit},
 };
 
 use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp, KNIFE_ID};
