@@ -16,11 +16,27 @@ use crate::error::{Error, Result};
 /// fixes at 100 for user space whatever its internal tick rate.
 const USER_HZ: f64 = 100.0;
 
-/// The running replicas and the database they own.
+/// The running replicas and the database they own, or a shop running
+/// elsewhere (a pod in a cluster) that is only loaded and scraped.
 pub struct Pod {
-    fleet: Fleet,
-    database_url: String,
+    target: Target,
     http: reqwest::Client,
+}
+
+enum Target {
+    Fleet {
+        fleet: Box<Fleet>,
+        database_url: String,
+    },
+    /// Its CPU time is its `process_cpu_seconds_total`: no `/proc` to read.
+    Remote { url: String, admin_url: String },
+}
+
+fn client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| Error::Usage(format!("building an HTTP client: {e}")))
 }
 
 /// A scrape of every replica: their samples (each with its `instance`
@@ -51,14 +67,12 @@ impl Pod {
                 crate::attack::cause_chain(&e)
             ))
         });
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| Error::Usage(format!("building an HTTP client: {e}")));
-        match (started, http) {
+        match (started, client()) {
             (Ok(fleet), Ok(http)) => Ok(Pod {
-                fleet,
-                database_url,
+                target: Target::Fleet {
+                    fleet: Box::new(fleet),
+                    database_url,
+                },
                 http,
             }),
             (Err(error), _) | (_, Err(error)) => {
@@ -68,39 +82,72 @@ impl Pod {
         }
     }
 
+    /// A shop already running at `url`, its admin port at `admin_url`.
+    pub fn remote(url: &str, admin_url: &str) -> Result<Pod> {
+        Ok(Pod {
+            target: Target::Remote {
+                url: url.trim_end_matches('/').to_string(),
+                admin_url: admin_url.trim_end_matches('/').to_string(),
+            },
+            http: client()?,
+        })
+    }
+
     /// Where the load goes: the one replica itself, or HAProxy.
     pub fn url(&self) -> String {
-        match self.fleet.replicas() {
-            [one] => one.url(),
-            _ => self.fleet.url(),
+        match &self.target {
+            Target::Fleet { fleet, .. } => match fleet.replicas() {
+                [one] => one.url(),
+                _ => fleet.url(),
+            },
+            Target::Remote { url, .. } => url.clone(),
         }
+    }
+
+    async fn metrics(&self, admin_url: &str) -> Result<Vec<Sample>> {
+        let url = format!("{admin_url}/metrics");
+        let failed = |why: String| Error::Unreachable {
+            host: url.clone(),
+            reason: why,
+        };
+        let text = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| failed(crate::attack::cause_chain(&e)))?
+            .text()
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        exposition::parse(&text, alerts::SHOP_JOB).map_err(failed)
     }
 
     /// Every replica's `/metrics` and CPU time, read together.
     pub async fn scrape(&self) -> Result<Scrape> {
+        let fleet = match &self.target {
+            Target::Fleet { fleet, .. } => fleet,
+            Target::Remote { admin_url, .. } => {
+                let samples = self.metrics(admin_url).await?;
+                let cpu_seconds = samples
+                    .iter()
+                    .find(|s| s.name == "process_cpu_seconds_total")
+                    .map_or(0.0, |s| s.value);
+                return Ok(Scrape {
+                    at: Instant::now(),
+                    samples,
+                    cpu_seconds,
+                });
+            }
+        };
         let mut samples = Vec::new();
         let mut cpu_seconds = 0.0;
-        for replica in self.fleet.replicas() {
-            let url = format!("{}/metrics", replica.admin_url());
-            let failed = |why: String| Error::Unreachable {
-                host: url.clone(),
-                reason: why,
-            };
-            let text = self
-                .http
-                .get(&url)
-                .send()
-                .await
-                .and_then(reqwest::Response::error_for_status)
-                .map_err(|e| failed(crate::attack::cause_chain(&e)))?
-                .text()
-                .await
-                .map_err(|e| failed(e.to_string()))?;
+        for replica in fleet.replicas() {
+            let mut scraped = self.metrics(&replica.admin_url()).await?;
             let pid = replica.pid().ok_or_else(|| {
                 Error::Usage(format!("replica {} is not running", replica.name()))
             })?;
             cpu_seconds += process_cpu_seconds(pid)?;
-            let mut scraped = exposition::parse(&text, alerts::SHOP_JOB).map_err(failed)?;
             for sample in &mut scraped {
                 sample
                     .labels
@@ -128,13 +175,19 @@ impl Pod {
 
     /// Stops the replicas and drops their database.
     pub async fn stop(self) -> Result<()> {
-        drop(self.fleet);
-        fleet::postgres::drop_database(&self.database_url)
+        let Target::Fleet {
+            fleet,
+            database_url,
+        } = self.target
+        else {
+            return Ok(());
+        };
+        drop(fleet);
+        fleet::postgres::drop_database(&database_url)
             .await
             .map_err(|e| {
                 Error::Usage(format!(
-                    "dropping the measurement's database {}: {e}",
-                    self.database_url
+                    "dropping the measurement's database {database_url}: {e}"
                 ))
             })
     }

@@ -44,6 +44,9 @@ const RAMP: Duration = Duration::from_secs(1);
 /// What to measure and how.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// A shop already running (`url`, `admin url`) instead of one started
+    /// here: the cluster's capacity pod.
+    pub remote: Option<(String, String)>,
     pub binary: PathBuf,
     /// A database URL of the PostgreSQL server to create the database on.
     pub database_server: String,
@@ -81,13 +84,18 @@ pub async fn measure(options: &Options) -> Result<CapacityFile> {
         return Err(Error::Usage("--step-duration must be at least 2s".into()));
     }
     let load_average_before = pod::load_average();
-    let pod = Pod::start(
-        &options.binary,
-        &options.database_server,
-        options.cpu.limit,
-        options.replicas,
-    )
-    .await?;
+    let pod = match &options.remote {
+        Some((url, admin_url)) => Pod::remote(url, admin_url)?,
+        None => {
+            Pod::start(
+                &options.binary,
+                &options.database_server,
+                options.cpu.limit,
+                options.replicas,
+            )
+            .await?
+        }
+    };
     let outcome = steps(&pod, options, &rates).await;
     let version = pod.version().await.unwrap_or_else(|_| "unknown".into());
     pod.stop().await?;
@@ -97,11 +105,20 @@ pub async fn measure(options: &Options) -> Result<CapacityFile> {
         tool: concat!("loadgen ", env!("CARGO_PKG_VERSION")).into(),
         measured_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         build: Build {
-            profile: pod::build_profile(&options.binary),
-            binary: options.binary.display().to_string(),
+            profile: match options.remote {
+                Some(_) => "as deployed".into(),
+                None => pod::build_profile(&options.binary),
+            },
+            binary: match &options.remote {
+                Some((url, _)) => url.clone(),
+                None => options.binary.display().to_string(),
+            },
             version,
         },
-        backend: "postgresql".into(),
+        backend: match options.remote {
+            Some(_) => "as deployed".into(),
+            None => "postgresql".into(),
+        },
         cpu: CpuSettings {
             limit_cores: options.cpu.limit.get(),
             request_cores: options.cpu.request,

@@ -13,6 +13,13 @@ use crate::slo::trim;
 
 #[derive(Debug, Args)]
 pub struct CapacityArgs {
+    /// Measure a shop already running at this URL (a pod in a cluster)
+    /// instead of starting one here; its CPU is its process_cpu_seconds_total.
+    #[arg(long, short = 'H', value_name = "URL")]
+    pub host: Option<String>,
+    /// The admin port of --host, for /metrics. Default: --host on port 8081.
+    #[arg(long, value_name = "URL", requires = "host")]
+    pub admin_url: Option<String>,
     /// The shop binary to measure: a release build (`cargo build --release
     /// -p shop`). Default: SHOP_BIN, or `shop` beside this program.
     #[arg(long, value_name = "FILE")]
@@ -66,7 +73,12 @@ pub struct CapacityArgs {
 }
 
 pub async fn run(args: CapacityArgs) -> Result<u8> {
+    let remote = match &args.host {
+        Some(host) => Some((host.clone(), admin_url(host, args.admin_url.as_deref())?)),
+        None => None,
+    };
     let binary = match args.shop_bin {
+        _ if remote.is_some() => PathBuf::new(),
         Some(path) if path.is_file() => path,
         Some(path) => {
             return Err(Error::Usage(format!(
@@ -120,6 +132,7 @@ pub async fn run(args: CapacityArgs) -> Result<u8> {
         ),
     };
     let options = stepping::Options {
+        remote,
         binary,
         database_server: args.database_server,
         cpu,
@@ -133,13 +146,21 @@ pub async fn run(args: CapacityArgs) -> Result<u8> {
         spec,
         slo_source,
     };
-    eprintln!(
-        "measuring {} ({} build) on PostgreSQL under a CPU limit of {} cores ({})",
-        options.binary.display(),
-        capacity::pod::build_profile(&options.binary),
-        trim(options.cpu.limit.get()),
-        options.cpu_source
-    );
+    if let Some((url, _)) = &options.remote {
+        eprintln!(
+            "measuring the shop at {url}, whose pod has a CPU limit of {} cores ({})",
+            trim(options.cpu.limit.get()),
+            options.cpu_source
+        );
+    } else {
+        eprintln!(
+            "measuring {} ({} build) on PostgreSQL under a CPU limit of {} cores ({})",
+            options.binary.display(),
+            capacity::pod::build_profile(&options.binary),
+            trim(options.cpu.limit.get()),
+            options.cpu_source
+        );
+    }
     let file = stepping::measure(&options).await?;
     capacity::write_file(&args.output, &file)?;
     eprintln!("stopped: {}", file.stopped_because);
@@ -162,5 +183,42 @@ pub async fn run(args: CapacityArgs) -> Result<u8> {
             );
             Ok(exit::BREACH)
         }
+    }
+}
+
+/// The admin URL: given, or `host` on port 8081 (the shop's admin port).
+fn admin_url(host: &str, given: Option<&str>) -> Result<String> {
+    if let Some(url) = given {
+        return Ok(url.to_string());
+    }
+    let bad = || {
+        Error::Usage(format!(
+            "--host {host} is not a URL such as http://shop:8080"
+        ))
+    };
+    let (scheme, rest) = host.split_once("://").ok_or_else(bad)?;
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let name = authority
+        .rsplit_once(':')
+        .map_or(authority, |(name, _)| name);
+    if name.is_empty() {
+        return Err(bad());
+    }
+    Ok(format!("{scheme}://{name}:8081"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_admin_url_defaults_to_port_8081_of_the_host() {
+        assert_eq!(
+            super::admin_url("http://shop-capacity:8080/", None).unwrap(),
+            "http://shop-capacity:8081"
+        );
+        assert_eq!(
+            super::admin_url("http://a", Some("http://b:9")).unwrap(),
+            "http://b:9"
+        );
+        assert!(super::admin_url("shop", None).is_err());
     }
 }

@@ -177,3 +177,44 @@ async fn hpa_refuses_a_capacity_file_of_another_format_with_exit_2() {
         ran.output()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_measures_a_shop_running_elsewhere_from_its_own_metrics() {
+    let _machine = exclusive().await;
+    let shop = crate::helpers::spawn_shop().await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("capacity.json");
+    let ran = run_loadgen(
+        &[
+            "capacity",
+            "--host",
+            &shop.address,
+            "--admin-url",
+            &shop.admin_address,
+            "--cpu-limit",
+            "0.5",
+            "--start-rps",
+            "40",
+            "--max-rps",
+            "40",
+            "--step-duration",
+            "2s",
+            "--users",
+            "4",
+            "--output",
+            output.to_str().unwrap(),
+        ],
+        dir.path(),
+        SMOKE_LIMIT,
+    )
+    .await;
+    assert!(matches!(ran.code, Some(0 | 1)), "{}", ran.output());
+    let file = capacity::read_file(&output).expect("a capacity file");
+    assert_eq!(file.build.profile, "as deployed");
+    assert_eq!(file.build.binary, shop.address);
+    let [step] = file.steps.as_slice() else {
+        panic!("one step: {:?}", file.steps)
+    };
+    assert!(step.requests > 0, "{step:?}");
+    assert_eq!(step.slis[0].events as u64, step.requests, "{step:?}");
+}
