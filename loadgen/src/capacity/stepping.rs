@@ -169,7 +169,7 @@ async fn steps(pod: &Pod, options: &Options, rates: &[usize]) -> Result<(Vec<Ste
             return Ok((
                 steps,
                 format!(
-                    "{rate} req/s offered was served no faster than the step before: saturated"
+                    "{rate} req/s offered was served no faster than the step before: saturated (the pod if its CPU is near the limit, else loadgen)"
                 ),
             ));
         }
