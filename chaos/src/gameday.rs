@@ -12,6 +12,7 @@
 //! failure or Ctrl-C.
 
 pub mod load;
+pub mod notifications;
 mod orders;
 mod progress;
 mod quiet;
@@ -38,6 +39,7 @@ use tokio_util::sync::CancellationToken;
 pub use self::scenario::{Backend, Scenario};
 use self::{
     load::LoadGenerator,
+    notifications::Receivers,
     orders::Ledger,
     progress::{Progress, WAIT_REPORT_EVERY},
     replicas::{Plan, Shops},
@@ -73,6 +75,9 @@ pub struct Options {
     pub bin_dir: PathBuf,
     /// The generated alert rules (`alerts/generated`).
     pub rules: PathBuf,
+    /// Alertmanager's routing (`alerts/alertmanager.yml`): its pager and
+    /// ticket receivers deliver to the game day's own webhooks.
+    pub alertmanager_config: PathBuf,
     /// Cancelled on Ctrl-C: the current experiment rolls back, everything
     /// stops, the report says so.
     pub interrupt: CancellationToken,
@@ -171,10 +176,13 @@ pub async fn run(options: Options) -> Result<Finished> {
     )
     .await?;
 
+    progress.line("starting Alertmanager with the shipped routing and webhook receivers");
+    let receivers = Receivers::start(&options.alertmanager_config).await?;
     progress.line("starting Prometheus with the generated rules");
     let proxy_api = proxy.api_url();
     let mut prometheus_config = PrometheusConfig::scraping(Vec::<String>::new())
         .discovering(shops.discovery_file())
+        .alerting_to(receivers.url())
         .also_scraping(
             "chaos-proxy",
             [proxy_api.trim_start_matches("http://").to_owned()],
@@ -224,6 +232,7 @@ pub async fn run(options: Options) -> Result<Finished> {
         prometheus: &prometheus,
         ledger: &ledger,
         shops: &shops,
+        receivers: &receivers,
         proxy_api: &proxy_api,
     };
     let started = unix_now();
@@ -243,8 +252,13 @@ pub async fn run(options: Options) -> Result<Finished> {
         }
         let (step_report, step_verdicts) = day.run_step(step).await;
         for verdict in &step_verdicts {
+            let notice = match (&verdict.notified, &verdict.resolved_notice) {
+                (Some(at), _) => format!("; notified {at}"),
+                (_, Some(at)) => format!("; resolved notice {at}"),
+                _ => String::new(),
+            };
             progress.line(format!(
-                "  {} {}: {} ({})",
+                "  {} {}: {} ({}){notice}",
                 if verdict.passed { "PASS" } else { "FAIL" },
                 verdict.expectation,
                 verdict.measured,
@@ -270,11 +284,26 @@ pub async fn run(options: Options) -> Result<Finished> {
         .iter()
         .filter_map(|s| s.fault.map(|f| (s.name.clone(), f)))
         .collect();
+    receivers.record(&timeline);
+    let notices: Vec<dashboards::render::Marker> = timeline
+        .events()
+        .iter()
+        .filter_map(|e| match &e.what {
+            EventKind::Notification {
+                receiver, status, ..
+            } if status == "firing" => Some(dashboards::render::Marker {
+                at: e.at,
+                label: format!("delivered to {receiver}"),
+            }),
+            _ => None,
+        })
+        .collect();
     let charts = report::charts::render(
         prometheus.url(),
         &options.out,
         (started - 5.0, ended + 5.0),
         &faults,
+        &notices,
         scenario.time_scale,
     )
     .await
@@ -334,6 +363,7 @@ struct Day<'a> {
     prometheus: &'a Arc<Prometheus>,
     ledger: &'a Ledger,
     shops: &'a Shops,
+    receivers: &'a Receivers,
     proxy_api: &'a str,
 }
 
@@ -347,6 +377,8 @@ struct Marks {
 const POLL: Duration = Duration::from_millis(500);
 /// How long a step waits for the shop to take orders again after a fault.
 const RECOVERY_BOUND: Duration = Duration::from_secs(60);
+/// How long a step waits for the resolved notices of its alerts.
+const NOTICE_BOUND: Duration = Duration::from_secs(15);
 /// How long a step waits for the previous step's alerts to clear.
 const SETTLE_BOUND: Duration = Duration::from_secs(120);
 
@@ -406,6 +438,27 @@ impl Day<'_> {
             (!still.is_empty()).then(|| format!("{what}: {}", still.join(", ")))
         })
         .await
+    }
+
+    /// Waits until every expected alert that was delivered firing has had its
+    /// resolved notice delivered too (Alertmanager sends it at the group's
+    /// next interval), at most [`NOTICE_BOUND`].
+    async fn wait_for_resolved_notices(&self, step: &Step, fault: FaultWindow) {
+        self.wait_while(NOTICE_BOUND, async || {
+            self.receivers.record(self.timeline);
+            let events = self.timeline.events();
+            let missing: Vec<String> = step
+                .alerts
+                .iter()
+                .filter(|a| {
+                    let notices = verdict::notice_times(a, fault, &events);
+                    notices.firing.is_some() && notices.resolved.is_none()
+                })
+                .map(ExpectedAlert::describe)
+                .collect();
+            (!missing.is_empty()).then(|| format!("resolved notices of {}", missing.join(", ")))
+        })
+        .await;
     }
 
     /// Waits until the shop acknowledges an order again after the fault
@@ -487,6 +540,8 @@ impl Day<'_> {
                     bound: "valid".into(),
                     measured: error.to_string(),
                     passed: false,
+                    notified: None,
+                    resolved_notice: None,
                 };
                 return (report, vec![verdict]);
             }
@@ -583,6 +638,10 @@ impl Day<'_> {
         // The watcher polls as often as the waits do: give it a moment to
         // record what the wait just saw.
         tokio::time::sleep(2 * POLL).await;
+        if let Some(fault) = fault {
+            self.wait_for_resolved_notices(step, fault).await;
+        }
+        self.receivers.record(self.timeline);
         report.ended = self.timeline.push(EventKind::StepEnded {
             step: step.name.clone(),
         });

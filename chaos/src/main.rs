@@ -112,6 +112,11 @@ enum Command {
         /// The generated alert rules (default: alerts/generated).
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
+        /// Alertmanager's routing (default: alerts/alertmanager.yml); its
+        /// shop-pager and shop-tickets receivers deliver to the game day's
+        /// webhooks, and every page must reach the pager.
+        #[arg(long, value_name = "FILE")]
+        alertmanager_config: Option<PathBuf>,
     },
     /// Serve the fault proxy's Toxiproxy-compatible API.
     Proxy {
@@ -209,6 +214,7 @@ async fn main() -> ExitCode {
             out,
             bin_dir,
             rules,
+            alertmanager_config,
         } => {
             let scenario = scenario.unwrap_or_else(|| {
                 source_path(&format!(
@@ -224,6 +230,8 @@ async fn main() -> ExitCode {
                 out: out.unwrap_or_else(default_report_dir),
                 bin_dir: bin_dir.unwrap_or_else(beside_this_binary),
                 rules: rules.unwrap_or_else(|| source_path("alerts/generated")),
+                alertmanager_config: alertmanager_config
+                    .unwrap_or_else(|| source_path("alerts/alertmanager.yml")),
                 interrupt: CancellationToken::new(),
                 quiet: false,
             })

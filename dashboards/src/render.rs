@@ -38,7 +38,7 @@ mod chart;
 mod prometheus;
 mod text;
 
-pub use chart::{draw, Chart, Interval, Line, Threshold};
+pub use chart::{draw, Chart, Interval, Line, Marker, Threshold};
 pub use prometheus::{Prometheus, Series, Window};
 
 /// PNG or SVG.

@@ -105,9 +105,17 @@ impl Report {
             )),
             Block::Heading(2, "Expectations".into()),
             Block::Table {
-                header: ["Step", "Expectation", "Bound", "Measured", "Verdict"]
-                    .map(String::from)
-                    .to_vec(),
+                header: [
+                    "Step",
+                    "Expectation",
+                    "Bound",
+                    "Measured",
+                    "Notified at",
+                    "Resolved notice at",
+                    "Verdict",
+                ]
+                .map(String::from)
+                .to_vec(),
                 rows: self
                     .verdicts
                     .iter()
@@ -117,6 +125,8 @@ impl Report {
                             v.expectation.clone(),
                             v.bound.clone(),
                             v.measured.clone(),
+                            v.notified.clone().unwrap_or_default(),
+                            v.resolved_notice.clone().unwrap_or_default(),
                             if v.passed { "PASS" } else { "FAIL" }.into(),
                         ]
                     })
@@ -159,7 +169,9 @@ impl Report {
         if !self.charts.is_empty() {
             blocks.push(Block::Heading(2, "Charts".into()));
             blocks.push(Block::Paragraph(
-                "Rendered from Prometheus; the shaded bands are the faults.".into(),
+                "Rendered from Prometheus; the shaded bands are the faults, the dotted \
+                 lines the notifications Alertmanager delivered."
+                    .into(),
             ));
             for chart in &self.charts {
                 blocks.push(Block::Image {
@@ -210,6 +222,15 @@ fn describe(what: &EventKind) -> String {
             state,
         } => format!("`{alert}` ({severity}) {state}"),
         EventKind::Note { text } => text.clone(),
+        EventKind::Notification {
+            receiver,
+            alert,
+            status,
+            ..
+        } => match status.as_str() {
+            "resolved" => format!("resolved notice of {alert} delivered to {receiver}"),
+            _ => format!("**{alert} delivered to {receiver}**"),
+        },
     }
 }
 

@@ -39,6 +39,14 @@ pub enum EventKind {
     Note {
         text: String,
     },
+    /// Alertmanager delivered a notification for `alert` to `receiver`:
+    /// `firing`, or `resolved` (the resolved notice).
+    Notification {
+        receiver: String,
+        alert: String,
+        severity: String,
+        status: String,
+    },
 }
 
 /// The game day's shared log of events.

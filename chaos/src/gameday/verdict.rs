@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::{
+    notifications::{PAGER, TICKETS},
     orders::Audit,
     scenario::{ExpectedAlert, Outcome, QuietAlert, Step},
     timeline::{Event, EventKind},
@@ -21,6 +22,13 @@ pub struct Verdict {
     /// What was measured, such as `fired after 7.2 s`.
     pub measured: String,
     pub passed: bool,
+    /// For an alert's rows: when Alertmanager delivered it (firing), such as
+    /// `8.1 s after the fault's start`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notified: Option<String>,
+    /// For an alert's rows: when its resolved notice was delivered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_notice: Option<String>,
 }
 
 /// The times that frame a step's fault, in Unix seconds.
@@ -67,6 +75,46 @@ pub fn alert_times(expected: &ExpectedAlert, fault: FaultWindow, events: &[Event
     }
 }
 
+/// When Alertmanager delivered `expected`: the first firing notification
+/// after the fault started (seconds after it, and the receiver), and the
+/// first resolved notice after that (seconds after the fault's end).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoticeTimes {
+    pub firing: Option<(f64, String)>,
+    pub resolved: Option<(f64, String)>,
+}
+
+pub fn notice_times(expected: &ExpectedAlert, fault: FaultWindow, events: &[Event]) -> NoticeTimes {
+    let notice = |wanted: &str, after: f64| {
+        events.iter().find_map(|e| match &e.what {
+            EventKind::Notification {
+                receiver,
+                alert,
+                severity,
+                status,
+            } if e.at >= after && status == wanted && matches(expected, alert, severity) => {
+                Some((e.at, receiver.clone()))
+            }
+            _ => None,
+        })
+    };
+    let firing = notice("firing", fault.start);
+    let resolved = firing.as_ref().and_then(|(at, _)| notice("resolved", *at));
+    NoticeTimes {
+        firing: firing.map(|(at, to)| (at - fault.start, to)),
+        resolved: resolved.map(|(at, to)| ((at - fault.end).max(0.0), to)),
+    }
+}
+
+/// The receiver that stands for the person a severity reaches.
+fn person_for(severity: &str) -> Option<&'static str> {
+    match severity {
+        "page" => Some(PAGER),
+        "ticket" => Some(TICKETS),
+        _ => None,
+    }
+}
+
 /// Verdicts for one step.
 pub(crate) fn judge(
     step: &Step,
@@ -81,6 +129,8 @@ pub(crate) fn judge(
         bound,
         measured,
         passed,
+        notified: None,
+        resolved_notice: None,
     };
     let mut verdicts = Vec::new();
     if let Some(reason) = &journal.aborted {
@@ -102,24 +152,65 @@ pub(crate) fn judge(
             continue;
         };
         let times = alert_times(expected, fault, events);
-        verdicts.push(verdict(
-            format!("{} fires", expected.describe()),
-            format!("within {} s of the fault's start", expected.fire_within),
-            times
-                .detect
-                .map_or("never fired".into(), |s| format!("fired after {s:.1} s")),
-            times.detect.is_some_and(|s| s <= expected.fire_within),
-        ));
-        verdicts.push(verdict(
-            format!("{} resolves", expected.describe()),
-            format!("within {} s of the fault's end", expected.resolve_within),
-            match (times.detect, times.recover) {
-                (None, _) => "never fired".into(),
-                (Some(_), None) => "never resolved".into(),
-                (Some(_), Some(s)) => format!("resolved after {s:.1} s"),
-            },
-            times.recover.is_some_and(|s| s <= expected.resolve_within),
-        ));
+        let notices = notice_times(expected, fault, events);
+        verdicts.push(Verdict {
+            notified: Some(
+                notices
+                    .firing
+                    .as_ref()
+                    .map_or("not delivered".into(), |(s, receiver)| {
+                        format!("{s:.1} s after the fault's start, to {receiver}")
+                    }),
+            ),
+            ..verdict(
+                format!("{} fires", expected.describe()),
+                format!("within {} s of the fault's start", expected.fire_within),
+                times
+                    .detect
+                    .map_or("never fired".into(), |s| format!("fired after {s:.1} s")),
+                times.detect.is_some_and(|s| s <= expected.fire_within),
+            )
+        });
+        verdicts.push(Verdict {
+            resolved_notice: Some(
+                notices
+                    .resolved
+                    .as_ref()
+                    .map_or("not delivered".into(), |(s, receiver)| {
+                        format!("{s:.1} s after the fault's end, to {receiver}")
+                    }),
+            ),
+            ..verdict(
+                format!("{} resolves", expected.describe()),
+                format!("within {} s of the fault's end", expected.resolve_within),
+                match (times.detect, times.recover) {
+                    (None, _) => "never fired".into(),
+                    (Some(_), None) => "never resolved".into(),
+                    (Some(_), Some(s)) => format!("resolved after {s:.1} s"),
+                },
+                times.recover.is_some_and(|s| s <= expected.resolve_within),
+            )
+        });
+        // A page that fires but reaches no pager woke nobody up.
+        if let Some(receiver) = expected.severity.as_deref().and_then(person_for) {
+            let delivered = notices.firing.as_ref().filter(|(_, to)| to == receiver);
+            verdicts.push(verdict(
+                format!("{} reaches {receiver}", expected.describe()),
+                "a firing notification delivered".into(),
+                match (delivered, times.detect) {
+                    (Some((s, _)), _) => format!("delivered {s:.1} s after the fault's start"),
+                    (None, Some(s)) => format!(
+                        "fired after {s:.1} s but no notification reached {receiver}{}",
+                        notices
+                            .firing
+                            .as_ref()
+                            .map_or(String::new(), |(_, to)| format!(" (it went to {to})"))
+                    ),
+                    (None, None) => "never fired, so never delivered".into(),
+                },
+                delivered.is_some(),
+            ));
+        }
     }
     for name in &step.probes_pass {
         let run = journal.run.iter().find(|r| &r.name == name);
@@ -210,6 +301,8 @@ pub(crate) fn stays_quiet(
             Some(after) => format!("fired {after:.1} s into the step: {why}"),
         },
         passed: fired.is_none(),
+        notified: None,
+        resolved_notice: None,
     }
 }
 

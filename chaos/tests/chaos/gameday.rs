@@ -47,6 +47,7 @@ fn options(scenario: PathBuf, out: &Path) -> gameday::Options {
         out: out.to_path_buf(),
         bin_dir: bin_dir(),
         rules: workspace().join("alerts/generated"),
+        alertmanager_config: workspace().join("alerts/alertmanager.yml"),
         interrupt: CancellationToken::new(),
         quiet: false,
     }
@@ -95,6 +96,31 @@ async fn the_quick_game_day_sees_every_alert_fire_and_resolve_and_loses_no_order
             "{resolved:?}"
         );
     }
+    // Every page reached the pager, and its resolved notice followed.
+    for (step, alert) in [
+        ("error-storm", "ShopAvailabilityBudgetBurn (page)"),
+        ("slow-database", "ShopPageLatencyBudgetBurn (page)"),
+        ("database-outage", "ShopCheckoutBudgetBurn (page)"),
+    ] {
+        let delivered = verdict(report, step, &format!("{alert} reaches shop-pager"));
+        assert!(delivered.passed, "{delivered:?}");
+        let fired = verdict(report, step, &format!("{alert} fires"));
+        assert!(
+            fired
+                .notified
+                .as_deref()
+                .is_some_and(|n| n.ends_with("after the fault's start, to shop-pager")),
+            "{fired:?}"
+        );
+        let resolved = verdict(report, step, &format!("{alert} resolves"));
+        assert!(
+            resolved
+                .resolved_notice
+                .as_deref()
+                .is_some_and(|n| n.contains("after the fault's end")),
+            "{resolved:?}"
+        );
+    }
     let orders = verdict(report, "database-outage", "no acknowledged order is lost");
     assert!(
         orders.passed && orders.measured.contains(" acknowledged orders found"),
@@ -109,6 +135,11 @@ async fn the_quick_game_day_sees_every_alert_fire_and_resolve_and_loses_no_order
 
     let markdown = std::fs::read_to_string(&finished.report_path).unwrap();
     assert!(markdown.contains("**PASSED**"), "{markdown}");
+    assert!(markdown.contains("| Notified at |"), "{markdown}");
+    assert!(
+        markdown.contains("ShopAvailabilityBudgetBurn delivered to shop-pager"),
+        "{markdown}"
+    );
     assert!(out.path().join("report.html").is_file());
     assert_eq!(report.charts.len(), 5, "{:?}", report.charts);
     for chart in &report.charts {
@@ -176,6 +207,68 @@ async fn the_quick_game_day_on_three_replicas_kills_one_and_raises_a_ticket_not_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_routed_away_from_the_pager_fails_its_step_and_the_report_names_where_it_went() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The shipped routing with one mistake: pages go to the ticket queue.
+    let shipped = std::fs::read_to_string(workspace().join("alerts/alertmanager.yml")).unwrap();
+    let misrouted = shipped.replacen("receiver: shop-pager", "receiver: shop-tickets", 1);
+    assert_ne!(misrouted, shipped, "the shipped routing has no pager route");
+    let config = dir.path().join("alertmanager.yml");
+    std::fs::write(&config, misrouted).unwrap();
+    let scenario = dir.path().join("storm.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "title: One error storm\n\
+             time-scale: 60\n\
+             warm-up-seconds: 5\n\
+             load: {{ users: 4, requests-per-second: 10, orders-per-second: 0 }}\n\
+             steps:\n\
+             - name: error-storm\n\
+             \x20 experiment: {}\n\
+             \x20 alerts:\n\
+             \x20   - alert: ShopAvailabilityBudgetBurn\n\
+             \x20     severity: page\n\
+             \x20     fire-within: 20\n\
+             \x20     resolve-within: 45\n",
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("experiments/error-storm.yaml")
+                .display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("report");
+    let options = gameday::Options {
+        alertmanager_config: config,
+        ..options(scenario, &out)
+    };
+
+    let finished = gameday::run(options).await.expect("the game day runs");
+
+    let report = &finished.report;
+    let fired = verdict(
+        report,
+        "error-storm",
+        "ShopAvailabilityBudgetBurn (page) fires",
+    );
+    assert!(fired.passed, "{fired:?}");
+    let delivered = verdict(
+        report,
+        "error-storm",
+        "ShopAvailabilityBudgetBurn (page) reaches shop-pager",
+    );
+    assert!(!delivered.passed, "{delivered:?}");
+    assert!(
+        delivered
+            .measured
+            .contains("no notification reached shop-pager (it went to shop-tickets)"),
+        "{delivered:?}"
+    );
+    assert!(!finished.passed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_the_fault_cannot_raise_fails_the_game_day_and_the_report_names_it() {
     let _one = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
@@ -224,7 +317,7 @@ async fn an_alert_the_fault_cannot_raise_fails_the_game_day_and_the_report_names
     let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(markdown.contains("**FAILED**"), "{markdown}");
     assert!(
-        markdown.contains("| slow-but-available | ShopAvailabilityBudgetBurn (page) fires | within 8 s of the fault's start | never fired | FAIL |"),
+        markdown.contains("| slow-but-available | ShopAvailabilityBudgetBurn (page) fires | within 8 s of the fault's start | never fired | not delivered |  | FAIL |"),
         "{markdown}"
     );
 }

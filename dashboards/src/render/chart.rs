@@ -22,6 +22,8 @@ pub struct Chart {
     pub shaded: Vec<Interval>,
     /// Dashed horizontal lines, such as an alert's burn-rate factor.
     pub thresholds: Vec<Threshold>,
+    /// Dotted vertical lines at moments, such as notifications delivered.
+    pub markers: Vec<Marker>,
     /// The x axis (Unix seconds); by default, the lines' extent.
     pub time_range: Option<(f64, f64)>,
     /// Pixels.
@@ -50,6 +52,14 @@ pub struct Threshold {
     pub label: String,
 }
 
+/// A dotted vertical line at `at` (Unix seconds), named in the legend by
+/// `label` (one entry per distinct label).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub at: f64,
+    pub label: String,
+}
+
 impl Chart {
     pub fn new(title: impl Into<String>, unit: Unit) -> Chart {
         Chart {
@@ -58,6 +68,7 @@ impl Chart {
             lines: Vec::new(),
             shaded: Vec::new(),
             thresholds: Vec::new(),
+            markers: Vec::new(),
             time_range: None,
             size: (1000, 420),
         }
@@ -79,6 +90,7 @@ const PALETTE: [RGBColor; 10] = [
 ];
 const SHADE: RGBAColor = RGBAColor(0xf2, 0x49, 0x5c, 0.14);
 const THRESHOLD: RGBColor = RGBColor(0xd4, 0x2a, 0x3c);
+const MARKER: RGBColor = RGBColor(0x6d, 0x28, 0xd9);
 const FONT: &str = "sans-serif";
 const LEGEND_WIDTH: u32 = 240;
 
@@ -184,6 +196,14 @@ fn draw_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> 
             THRESHOLD.stroke_width(2),
         ))?;
     }
+    for marker in chart.markers.iter().filter(|m| (x0..=x1).contains(&m.at)) {
+        ctx.draw_series(DashedLineSeries::new(
+            [(marker.at, lo), (marker.at, hi)],
+            3,
+            3,
+            MARKER.stroke_width(2),
+        ))?;
+    }
     for (i, line) in chart.lines.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
         for segment in segments(&line.points) {
@@ -245,6 +265,20 @@ fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart)
                 ))
             },
             &threshold.label,
+        )?;
+    }
+    let mut marker_labels: Vec<&str> = chart.markers.iter().map(|m| m.label.as_str()).collect();
+    marker_labels.sort_unstable();
+    marker_labels.dedup();
+    for label in marker_labels {
+        entry(
+            &|y| {
+                area.draw(&PathElement::new(
+                    [(13, y - 7), (13, y + 7)],
+                    MARKER.stroke_width(2),
+                ))
+            },
+            label,
         )?;
     }
     Ok(())
@@ -328,5 +362,29 @@ mod tests {
         assert!(text.contains("<svg"), "{text}");
         assert!(text.contains("Error ratio"));
         assert!(text.contains("error fault"));
+    }
+
+    #[test]
+    fn a_marker_is_a_vertical_line_named_once_in_the_legend() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut chart = Chart::new("Request rate", Unit::RequestsPerSecond);
+        chart.lines.push(Line {
+            label: "all".into(),
+            points: (0..60).map(|i| (1000.0 + f64::from(i), 10.0)).collect(),
+        });
+        for at in [1010.0, 1030.0] {
+            chart.markers.push(Marker {
+                at,
+                label: "page delivered".into(),
+            });
+        }
+        let svg = dir.path().join("chart.svg");
+        draw(&chart, &svg).unwrap();
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert_eq!(text.matches("page delivered").count(), 1, "{text}");
+        assert!(
+            text.to_uppercase().contains("#6D28D9"),
+            "no marker colour in {text}"
+        );
     }
 }

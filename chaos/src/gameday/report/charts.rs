@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result};
 use dashboards::{
     model::Unit,
     promql::{legend, Selector},
-    render::{self, Interval, Threshold, Window},
+    render::{self, Interval, Marker, Threshold, Window},
 };
 use serde::Serialize;
 use shop_contract::metrics::{labels, names};
@@ -38,12 +38,14 @@ struct ChartSpec<'a> {
     thresholds: Vec<Threshold>,
 }
 
-/// Renders the five charts into `out/charts/`.
+/// Renders the five charts into `out/charts/`, each with the fault windows
+/// shaded and the notifications delivered to a person marked.
 pub async fn render(
     prometheus_url: &str,
     out: &Path,
     (start, end): (f64, f64),
     faults: &[(String, FaultWindow)],
+    notices: &[Marker],
     time_scale: u32,
 ) -> Result<Vec<ChartFile>> {
     let prometheus = render::Prometheus::new(prometheus_url)?;
@@ -136,6 +138,7 @@ pub async fn render(
                 .await
                 .with_context(|| format!("querying Prometheus for the {title} chart"))?;
         chart.thresholds = thresholds;
+        chart.markers = notices.to_vec();
         let path = dir.join(format!("{file}.png"));
         render::draw(&chart, &path).with_context(|| format!("drawing {}", path.display()))?;
         files.push(ChartFile {
