@@ -9,42 +9,13 @@
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::{experiment::Provider, runner::Context, Error, Result};
+use crate::{experiment::Provider, runner::Context, undo::UndoState, Error, Result};
 
 pub mod kubernetes;
 pub mod process;
 pub mod proxy;
 pub mod shop;
 pub mod stress;
-
-/// How to take back one thing an action did.
-#[derive(Debug)]
-pub(crate) enum UndoState {
-    ShopFault {
-        admin_url: String,
-        id: String,
-    },
-    Toxic {
-        api: String,
-        proxy: String,
-        name: String,
-    },
-    ProxyEnabled {
-        api: String,
-        proxy: String,
-        enabled: bool,
-    },
-    Stopped {
-        pids: Vec<i32>,
-    },
-    /// Killed processes whose replacement the undo waits for.
-    Replaced {
-        pid_file: std::path::PathBuf,
-        killed: Vec<i32>,
-    },
-    Kubernetes(kubernetes::Undo),
-    Stress(stress::Handle),
-}
 
 /// Runs an action provider.
 pub(crate) async fn act(

@@ -36,5 +36,6 @@ pub mod probes;
 pub mod proxy;
 pub mod runner;
 pub mod toxiproxy;
+mod undo;
 
 pub use error::{Error, Problem, Result};

@@ -17,7 +17,7 @@ use kube::{
 use rand::seq::SliceRandom;
 use serde_json::{json, Value};
 
-use super::UndoState;
+use crate::undo::{KubernetesUndo as Undo, UndoState};
 use crate::{
     experiment::{DeletePods, PatchResources, RolloutRestart, Scale},
     journal::timestamp,
@@ -29,32 +29,6 @@ use crate::{
 pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
 /// The field manager of every change this crate makes.
 pub const FIELD_MANAGER: &str = "chaos";
-
-#[derive(Debug)]
-pub(crate) enum Undo {
-    PodsDeleted {
-        namespace: String,
-        selector: String,
-        ready_before: usize,
-    },
-    Scaled {
-        namespace: String,
-        deployment: String,
-        replicas: i32,
-    },
-    Restarted {
-        namespace: String,
-        deployment: String,
-        previous: Option<String>,
-    },
-    Resources {
-        namespace: String,
-        deployment: String,
-        index: usize,
-        container: String,
-        previous: Value,
-    },
-}
 
 fn params() -> PatchParams {
     PatchParams {

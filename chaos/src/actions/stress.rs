@@ -2,10 +2,6 @@
 //! the same machine competes for CPU.
 
 use std::{
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
     thread,
     time::{Duration, Instant},
 };
@@ -13,19 +9,8 @@ use std::{
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::UndoState;
+use crate::undo::{StressHandle as Handle, UndoState};
 use crate::{experiment::CpuStress, runner::Context, Result};
-
-/// Stops a running stress early.
-#[derive(Debug, Clone)]
-pub(crate) struct Handle(Arc<AtomicBool>);
-
-impl Handle {
-    pub(crate) fn stop(&self) -> Value {
-        let was_running = !self.0.swap(true, Ordering::AcqRel);
-        json!({ "stopped": was_running })
-    }
-}
 
 /// Burns `workers` threads at `load_percent` for `duration_seconds`; ends
 /// early on undo or when the run is aborted.
@@ -38,14 +23,14 @@ pub(crate) async fn run(
     let workers = spec
         .workers
         .unwrap_or_else(|| thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get));
-    let stop = Handle(Arc::new(AtomicBool::new(false)));
+    let stop = Handle::new();
     ctx.remember(action, UndoState::Stress(stop.clone()));
     let duration = Duration::from_secs_f64(spec.duration_seconds);
     let busy = Duration::from_millis(u64::from(spec.load_percent.clamp(1, 100)));
     let started = Instant::now();
     let threads: Vec<_> = (0..workers)
         .map(|_| {
-            let stop = stop.0.clone();
+            let stop = stop.clone();
             thread::spawn(move || burn(duration, busy, &stop))
         })
         .collect();
@@ -67,17 +52,17 @@ pub(crate) async fn run(
         "workers": workers,
         "load_percent": spec.load_percent,
         "ran_seconds": started.elapsed().as_secs_f64(),
-        "stopped_early": stop.0.load(Ordering::Acquire),
+        "stopped_early": stop.stopped(),
         "spins": spins,
     }))
 }
 
 /// Spins for `busy` out of every 100 ms until `duration` is over or `stop`.
-fn burn(duration: Duration, busy: Duration, stop: &AtomicBool) -> u64 {
+fn burn(duration: Duration, busy: Duration, stop: &Handle) -> u64 {
     let started = Instant::now();
     let mut spins = 0u64;
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    while started.elapsed() < duration && !stop.load(Ordering::Relaxed) {
+    while started.elapsed() < duration && !stop.stopped() {
         let slice = Instant::now();
         while slice.elapsed() < busy {
             // Work the optimiser cannot remove.

@@ -7,8 +7,8 @@ use std::{
 use tokio::sync::OnceCell;
 
 use crate::{
-    actions::UndoState,
     experiment::{targets, BlastRadius, Experiment},
+    undo::UndoState,
     Error, Result,
 };
 
