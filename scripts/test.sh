@@ -20,6 +20,9 @@ need_apt chromedriver chromium-driver
 need_apt promtool prometheus
 need_apt prometheus-alertmanager prometheus-alertmanager
 need_apt curl curl
+# HAProxy is the Service in front of the fleet's replicas; Debian puts it in
+# /usr/sbin, which a non-root PATH may lack.
+[ -x /usr/sbin/haproxy ] || need_apt haproxy haproxy
 
 source scripts/lib/postgres.sh
 ensure_postgres
