@@ -16,8 +16,8 @@ use dashboards::{
     queries,
     render::{self, ImageFormat, Window},
 };
-use serde_json::Value;
 use fleet::prometheus::{Config, Prometheus};
+use serde_json::Value;
 
 use crate::helpers::{alert_rule_files, committed_dashboards, TestShop};
 

@@ -12,13 +12,13 @@ use std::{
     time::Duration,
 };
 
+use fleet::prometheus::{Config, Prometheus};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use shop::contract::metrics::{
     connection_state, labels, names, outcome, CheckoutFailure, MetricKind, CONTRACT, CURRENCY,
     LATENCY_BUCKETS, UNMATCHED_ROUTE,
 };
-use fleet::prometheus::{Config, Prometheus};
 
 use crate::helpers::{spawn_app, Backend, TestApp, KNIFE_ID};
 
