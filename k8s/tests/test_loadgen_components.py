@@ -77,7 +77,8 @@ def test_the_capacity_job_reaches_the_capacity_pod_and_it_its_database_only(obje
     postgres = Pod(NS, _one(objects, "StatefulSet", "postgres")["spec"]["template"]["metadata"]["labels"])
     prometheus = Pod("monitoring", {"app.kubernetes.io/name": "prometheus"})
     assert can_connect(objects, loadgen, capacity, 8080)
-    assert not can_connect(objects, loadgen, capacity, 8081), "the fault API must not be reachable from the load generator"
+    # Its /metrics judges every step; the fault API beside it needs a token the Job has not.
+    assert can_connect(objects, loadgen, capacity, 8081)
     assert can_connect(objects, prometheus, capacity, 8081)
     assert can_connect(objects, capacity, postgres, 5432)
     assert not can_connect(objects, loadgen, postgres, 5432)
@@ -95,6 +96,17 @@ def test_the_capacity_job_measures_the_capacity_pod(objects):
     (base_container,) = base["containers"]
     for key in ("image", "resources", "securityContext"):
         assert container[key] == base_container[key], key
+
+
+def test_the_capacity_job_measures_under_the_capacity_pods_own_cpu_limit(objects):
+    (container,) = _one(objects, "Job", "loadgen-capacity")["spec"]["template"]["spec"]["containers"]
+    args = container["args"]
+    pod = _one(objects, "Deployment", "shop-capacity")["spec"]["template"]["spec"]
+    (shop,) = [c for c in pod["containers"] if c["name"] == "shop"]
+    assert args[args.index("--cpu-limit") + 1] == str(shop["resources"]["limits"]["cpu"])
+    admin = args[args.index("--admin-url") + 1]
+    ports = {p["name"]: p["port"] for p in _one(objects, "Service", "shop-capacity")["spec"]["ports"]}
+    assert admin == f"http://shop-capacity:{ports['admin']}"
 
 
 def test_every_shard_runs_its_share_and_the_merge_reads_them_all(objects):
