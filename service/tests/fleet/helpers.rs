@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use fleet::{postgres, Fleet, Spec};
+use fleet::{postgres::TestDatabase, Fleet, Spec};
 use reqwest::{redirect, Client, StatusCode};
 use serde_json::{json, Value};
 
@@ -16,29 +16,13 @@ pub(crate) struct TestFleet {
     pub(crate) fleet: Fleet,
     pub(crate) client: Client,
     pub(crate) db: sqlx::PgPool,
-    _database: Database,
-}
-
-/// Drops the test's database even when the test fails.
-struct Database(String);
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let url = self.0.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(postgres::drop_database(&url))
-        })
-        .join();
-    }
+    /// Dropped last, even when the test fails.
+    _database: TestDatabase,
 }
 
 pub(crate) async fn spawn_fleet(replicas: usize) -> TestFleet {
-    let url = postgres::fresh_database("fleet_test").await;
-    let database = Database(url.clone());
+    let database = TestDatabase::create("fleet_test").await;
+    let url = database.url().to_owned();
     let mut spec = Spec::new(replicas, env!("CARGO_BIN_EXE_shop").into(), url.clone());
     // Two workers each are plenty on a 2-core machine running three shops.
     spec.env.push(("SHOP_WORKERS".into(), "2".into()));

@@ -76,7 +76,7 @@ resource "helm_release" "kube_prometheus_stack" {
           }
         }
       }
-      grafana      = { sidecar = { datasources = { uid = var.grafana_datasource_uid } } }
+      grafana = { sidecar = { datasources = { uid = var.grafana_datasource_uid } } }
       alertmanager = {
         enabled = var.alertmanager_enabled
         # Replaces the chart's default routing (Helm replaces lists, so its
