@@ -26,13 +26,13 @@
 
 use std::{
     ffi::OsString,
-    fs::File,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use serde::Deserialize;
+
+use crate::server::{Failure, Launch, Server};
 
 mod config;
 mod webhook;
@@ -114,13 +114,8 @@ pub struct Receiver {
 /// A running Alertmanager; killed on drop.
 #[derive(Debug)]
 pub struct Alertmanager {
-    child: Child,
-    dir: tempfile::TempDir,
-    url: String,
-    http: reqwest::Client,
+    server: Server,
 }
-
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Alertmanager {
     /// Starts Alertmanager and waits until it is ready. A configuration it
@@ -128,84 +123,41 @@ impl Alertmanager {
     pub async fn start(config: Config) -> Result<Alertmanager> {
         let binary = find_binary()?;
         let yml = config.to_yaml();
-        // The port is free when probed but could be taken before Alertmanager
-        // binds it: then try again with another one.
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut alertmanager = Alertmanager::spawn(&binary, &yml)?;
-            match alertmanager.wait_ready().await {
-                Ok(()) => return Ok(alertmanager),
-                Err(Error::Exited { log, .. })
-                    if attempt < 3 && log.contains("address already in use") => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    fn spawn(binary: &Path, yml: &str) -> Result<Alertmanager> {
-        let dir = tempfile::Builder::new()
-            .prefix("fleet-alertmanager-")
-            .tempdir()
-            .map_err(|e| Error::Io("creating a temporary directory".into(), e))?;
-        let config_path = dir.path().join("alertmanager.yml");
-        std::fs::write(&config_path, yml)
-            .map_err(|e| Error::Io(format!("writing {}", config_path.display()), e))?;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()?;
-        let port = free_port().map_err(|e| Error::Io("finding a free port".into(), e))?;
-        let child = spawn(binary, dir.path(), &config_path, port)?;
-        Ok(Alertmanager {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            dir,
-            http,
+        let flags = |dir: &Path| {
+            vec![
+                format!("--storage.path={}", dir.join("data").display()),
+                // One instance: no gossip port to collide with another test's.
+                "--cluster.listen-address=".to_owned(),
+                "--log.level=warn".to_owned(),
+            ]
+        };
+        let server = Server::start(&Launch {
+            name: "alertmanager",
+            binary: &binary,
+            config_name: "alertmanager.yml",
+            config: &yml,
+            flags: &flags,
         })
+        .await?;
+        Ok(Alertmanager { server })
     }
 
     /// The base URL, such as `http://127.0.0.1:34567`.
     pub fn url(&self) -> &str {
-        &self.url
+        self.server.url()
     }
 
     /// What Alertmanager has logged so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("alertmanager.log")).unwrap_or_default()
-    }
-
-    async fn wait_ready(&mut self) -> Result<()> {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self
-                .child
-                .try_wait()
-                .map_err(|e| Error::Io("waiting on alertmanager".into(), e))?
-            {
-                return Err(Error::Exited {
-                    status: status.to_string(),
-                    log: self.log(),
-                });
-            }
-            let ready = self.http.get(format!("{}/-/ready", self.url)).send().await;
-            if ready.is_ok_and(|r| r.status().is_success()) {
-                return Ok(());
-            }
-            if started.elapsed() > READY_TIMEOUT {
-                return Err(Error::NotReady {
-                    timeout: READY_TIMEOUT,
-                    log: self.log(),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.server.log()
     }
 
     /// Every alert Alertmanager holds, delivered or muted (`GET /api/v2/alerts`).
     pub async fn alerts(&self) -> Result<Vec<Alert>> {
         let response = self
-            .http
-            .get(format!("{}/api/v2/alerts", self.url))
+            .server
+            .http()
+            .get(format!("{}/api/v2/alerts", self.server.url()))
             .send()
             .await?;
         let status = response.status();
@@ -222,13 +174,6 @@ impl Alertmanager {
             status: status.as_u16(),
             body: format!("{e}: {body}"),
         })
-    }
-}
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -259,31 +204,15 @@ fn find_binary_in(explicit: Option<OsString>, path: OsString) -> Result<PathBuf>
         .ok_or_else(|| Error::Missing("not on PATH".into()))
 }
 
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn spawn(binary: &Path, dir: &Path, config: &Path, port: u16) -> Result<Child> {
-    let log_path = dir.join("alertmanager.log");
-    let log = File::create(&log_path)
-        .map_err(|e| Error::Io(format!("creating {}", log_path.display()), e))?;
-    let log_err = log
-        .try_clone()
-        .map_err(|e| Error::Io(format!("opening {}", log_path.display()), e))?;
-    Command::new(binary)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.path={}", dir.join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        // One instance: no gossip port to collide with another test's.
-        .arg("--cluster.listen-address=")
-        .arg("--log.level=warn")
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_err)
-        .spawn()
-        .map_err(|e| Error::Io(format!("starting {}", binary.display()), e))
+impl From<Failure> for Error {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Io(what, e) => Error::Io(what, e),
+            Failure::Http(e) => Error::Http(e),
+            Failure::Exited { status, log } => Error::Exited { status, log },
+            Failure::NotReady { timeout, log } => Error::NotReady { timeout, log },
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,5 +15,6 @@ pub mod haproxy;
 pub mod postgres;
 pub mod prometheus;
 pub mod replica;
+mod server;
 
 pub use cluster::{Error, Fleet, Result, Spec};

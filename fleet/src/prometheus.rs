@@ -23,15 +23,14 @@
 
 use std::{
     ffi::OsString,
-    fs::File,
-    net::TcpListener,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use serde::Deserialize;
 use serde_json::{json, Value};
+
+use crate::server::{Failure, Launch, Server};
 
 mod api;
 
@@ -203,13 +202,9 @@ impl Config {
 /// A running Prometheus server; killed on drop.
 #[derive(Debug)]
 pub struct Prometheus {
-    child: Child,
-    dir: tempfile::TempDir,
-    url: String,
-    http: reqwest::Client,
+    server: Server,
 }
 
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(250);
 
 impl Prometheus {
@@ -217,77 +212,31 @@ impl Prometheus {
     pub async fn start(config: Config) -> Result<Prometheus> {
         let binary = find_binary()?;
         let yml = config.to_prometheus_yml()?;
-        // The port is free when probed but could be taken before Prometheus
-        // binds it: then try again with another one.
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut prometheus = Prometheus::spawn(&binary, &yml)?;
-            match prometheus.wait_ready().await {
-                Ok(()) => return Ok(prometheus),
-                Err(Error::Exited { log, .. })
-                    if attempt < 3 && log.contains("address already in use") => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    fn spawn(binary: &Path, yml: &str) -> Result<Prometheus> {
-        let dir = tempfile::Builder::new()
-            .prefix("fleet-prometheus-")
-            .tempdir()
-            .map_err(|e| Error::Io("creating a temporary directory".into(), e))?;
-        let config_path = dir.path().join("prometheus.yml");
-        std::fs::write(&config_path, yml)
-            .map_err(|e| Error::Io(format!("writing {}", config_path.display()), e))?;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()?;
-        let port = free_port()?;
-        let child = spawn(binary, dir.path(), &config_path, port)?;
-        Ok(Prometheus {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            dir,
-            http,
+        let flags = |dir: &Path| {
+            vec![
+                format!("--storage.tsdb.path={}", dir.join("data").display()),
+                "--log.level=warn".to_owned(),
+            ]
+        };
+        let server = Server::start(&Launch {
+            name: "prometheus",
+            binary: &binary,
+            config_name: "prometheus.yml",
+            config: &yml,
+            flags: &flags,
         })
+        .await?;
+        Ok(Prometheus { server })
     }
 
     /// The base URL, such as `http://127.0.0.1:34567`.
     pub fn url(&self) -> &str {
-        &self.url
+        self.server.url()
     }
 
     /// What Prometheus has logged so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
-    }
-
-    async fn wait_ready(&mut self) -> Result<()> {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self
-                .child
-                .try_wait()
-                .map_err(|e| Error::Io("waiting on prometheus".into(), e))?
-            {
-                return Err(Error::Exited {
-                    status: status.to_string(),
-                    log: self.log(),
-                });
-            }
-            let ready = self.http.get(format!("{}/-/ready", self.url)).send().await;
-            if ready.is_ok_and(|r| r.status().is_success()) {
-                return Ok(());
-            }
-            if started.elapsed() > READY_TIMEOUT {
-                return Err(Error::NotReady {
-                    timeout: READY_TIMEOUT,
-                    log: self.log(),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.server.log()
     }
 
     /// An instant query, evaluated now. A scalar result is one sample without labels.
@@ -394,8 +343,9 @@ impl Prometheus {
 
     async fn api(&self, path: &str, params: &[(&str, String)], what: &str) -> Result<Value> {
         let response = self
-            .http
-            .get(format!("{}{path}", self.url))
+            .server
+            .http()
+            .get(format!("{}{path}", self.server.url()))
             .query(params)
             .send()
             .await?;
@@ -412,13 +362,6 @@ impl Prometheus {
             });
         }
         Ok(body["data"].clone())
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -448,35 +391,15 @@ fn find_binary_in(explicit: Option<OsString>, path: OsString) -> Result<PathBuf>
         .ok_or_else(|| Error::Missing("not on PATH".into()))
 }
 
-fn free_port() -> Result<u16> {
-    let listener =
-        TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Io("finding a free port".into(), e))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| Error::Io("finding a free port".into(), e))
-}
-
-fn spawn(binary: &Path, dir: &Path, config: &Path, port: u16) -> Result<Child> {
-    let log_path = dir.join("prometheus.log");
-    let log = File::create(&log_path)
-        .map_err(|e| Error::Io(format!("creating {}", log_path.display()), e))?;
-    let log_err = log
-        .try_clone()
-        .map_err(|e| Error::Io(format!("opening {}", log_path.display()), e))?;
-    Command::new(binary)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--log.level=warn")
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_err)
-        .spawn()
-        .map_err(|e| Error::Io(format!("starting {}", binary.display()), e))
+impl From<Failure> for Error {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Io(what, e) => Error::Io(what, e),
+            Failure::Http(e) => Error::Http(e),
+            Failure::Exited { status, log } => Error::Exited { status, log },
+            Failure::NotReady { timeout, log } => Error::NotReady { timeout, log },
+        }
+    }
 }
 
 #[cfg(test)]
