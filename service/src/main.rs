@@ -21,7 +21,8 @@ async fn main() -> ExitCode {
         // No spans are made below warn, so no access log and no export.
         Telemetry::Off => (None, "warn"),
     };
-    let stdout = match telemetry::Stdout::new() {
+    // Kept to the end: dropping it writes out the lines still waiting.
+    let (stdout, stdout_guard) = match telemetry::stdout() {
         Ok(stdout) => stdout,
         Err(error) => {
             eprintln!("error: opening standard output for the log: {error}");
@@ -31,7 +32,7 @@ async fn main() -> ExitCode {
     let subscriber = telemetry::get_subscriber_with_traces(
         default_filter,
         settings.log_format,
-        stdout.clone(),
+        stdout,
         traces.as_ref(),
     );
     if let Err(error) = telemetry::init_subscriber(subscriber) {
@@ -57,7 +58,7 @@ async fn main() -> ExitCode {
             Err(error) => tracing::warn!(%error, "trace export"),
         }
     }
-    stdout.flush();
+    drop(stdout_guard);
     code
 }
 
