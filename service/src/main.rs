@@ -21,8 +21,7 @@ async fn main() -> ExitCode {
         // No spans are made below warn, so no access log and no export.
         Telemetry::Off => (None, "warn"),
     };
-    // Kept to the end: dropping it writes out the lines still waiting.
-    let (stdout, stdout_guard) = match telemetry::stdout() {
+    let stdout = match telemetry::Stdout::new() {
         Ok(stdout) => stdout,
         Err(error) => {
             eprintln!("error: opening standard output for the log: {error}");
@@ -32,7 +31,7 @@ async fn main() -> ExitCode {
     let subscriber = telemetry::get_subscriber_with_traces(
         default_filter,
         settings.log_format,
-        stdout,
+        stdout.clone(),
         traces.as_ref(),
     );
     if let Err(error) = telemetry::init_subscriber(subscriber) {
@@ -58,7 +57,7 @@ async fn main() -> ExitCode {
             Err(error) => tracing::warn!(%error, "trace export"),
         }
     }
-    drop(stdout_guard);
+    stdout.flush();
     code
 }
 

@@ -15,6 +15,7 @@ use crate::contract::metrics::{
 use crate::login_throttle::ThrottledBy;
 
 mod http;
+mod per_thread;
 mod table;
 pub use http::{HttpMetrics, ObserveHttp};
 pub use table::contract_markdown;

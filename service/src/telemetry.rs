@@ -8,13 +8,11 @@
 //! continues into the shop's logs. Without export, JSON logs make no spans
 //! at all: the ids are kept per request, not in a span.
 
+mod access;
 mod json;
 mod request;
+mod stdout;
 mod traces;
-
-use std::{fs::File, io, io::BufWriter, os::fd::AsFd, time::Duration};
-
-use actix_web::http::StatusCode;
 
 use tracing::{span, subscriber::Interest, Level, Metadata, Subscriber};
 use tracing_subscriber::{
@@ -25,10 +23,11 @@ use tracing_subscriber::{
     EnvFilter, Layer, Registry,
 };
 
+pub(crate) use access::access_log;
 pub use json::JsonLayer;
 pub(crate) use request::{record_response, request_trace, RequestTrace};
+pub use stdout::Stdout;
 pub use traces::{TraceExport, SERVICE_NAME};
-pub use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 
 use crate::configuration::LogFormat;
 
@@ -67,24 +66,31 @@ where
                     env: env_filter,
                     spans: format == LogFormat::Pretty,
                 })
-                .with(log_layer(format, sink)),
+                .with(log_layer(format, sink, true)),
         ),
         // Export and logs see different spans and events: a filter each.
         Some(traces) => Box::new(
             Registry::default()
                 .with(traces.layer().with_filter(ByCallsite(exported)))
-                .with(log_layer(format, sink).with_filter(env_filter)),
+                .with(log_layer(format, sink, false).with_filter(env_filter)),
         ),
     }
 }
 
-/// The layer that writes log lines, in `format`, to `sink`.
-fn log_layer<S, Sink>(format: LogFormat, sink: Sink) -> Box<dyn Layer<S> + Send + Sync>
+/// The layer that writes log lines, in `format`, to `sink`; with
+/// `direct_access` (only where no filter of its own stands in front of it)
+/// the access log writes its lines to it directly.
+fn log_layer<S, Sink>(
+    format: LogFormat,
+    sink: Sink,
+    direct_access: bool,
+) -> Box<dyn Layer<S> + Send + Sync>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     Sink: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
     match format {
+        LogFormat::Json if direct_access => Box::new(JsonLayer::new(sink).with_direct_access()),
         LogFormat::Json => Box::new(JsonLayer::new(sink)),
         LogFormat::Pretty => Box::new(tracing_subscriber::fmt::layer().with_writer(sink)),
     }
@@ -140,45 +146,6 @@ where
     fn on_close(&self, id: span::Id, cx: Context<'_, S>) {
         Layer::on_close(&self.env, id, cx);
     }
-}
-
-/// The process's standard output for log lines, written by a thread of
-/// its own (`tracing-appender`): a request hands its line over and goes on,
-/// and the thread writes whatever lines have arrived in one `write(2)` of up
-/// to [`STDOUT_BUFFER`] bytes.
-///
-/// Not lossy: when the thread falls behind by
-/// [`tracing_appender::non_blocking::DEFAULT_BUFFERED_LINES_LIMIT`] lines,
-/// logging waits for it, as a direct write would, rather than drop access
-/// lines unnoticed. Keep the guard for the life of the process; dropping it
-/// writes out the lines still waiting.
-pub fn stdout() -> io::Result<(NonBlocking, WorkerGuard)> {
-    // A duplicate of fd 1, not `io::stdout()`: that flushes at every
-    // newline, a system call per line.
-    let stdout = File::from(io::stdout().as_fd().try_clone_to_owned()?);
-    Ok(
-        tracing_appender::non_blocking::NonBlockingBuilder::default()
-            .lossy(false)
-            .thread_name("log-writer")
-            .finish(BufWriter::with_capacity(STDOUT_BUFFER, stdout)),
-    )
-}
-
-/// The most the log thread writes at once: `PIPE_BUF` on Linux, so that a
-/// write to a pipe (a container's standard output) is never interleaved
-/// with another writer's.
-const STDOUT_BUFFER: usize = 4096;
-
-/// The access-log line of one request: target `shop::access`, at `info`.
-pub(crate) fn access_log(method: &'static str, route: &str, status: StatusCode, elapsed: Duration) {
-    tracing::info!(
-        target: "shop::access",
-        method,
-        route,
-        status = status.as_u16(),
-        duration_ms = elapsed.as_micros() as f64 / 1000.0,
-        "request"
-    );
 }
 
 /// Installs the subscriber for the whole process. Call once.
@@ -251,13 +218,6 @@ pub(crate) mod test_support {
         }
     }
 
-    impl Lines {
-        /// Everything written so far.
-        pub(crate) fn text(&self) -> String {
-            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-        }
-    }
-
     /// Runs `emit` under the subscriber `make` builds around a buffer, and
     /// returns the lines written, each parsed as JSON.
     pub(crate) fn capture(
@@ -266,82 +226,9 @@ pub(crate) mod test_support {
     ) -> Vec<Value> {
         let lines = Lines::default();
         tracing::subscriber::with_default(make(lines.clone()), emit);
-        lines
-            .text()
-            .lines()
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        text.lines()
             .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::Value;
-
-    use super::*;
-
-    fn access_lines(filter: &str, write: impl FnOnce()) -> Vec<Value> {
-        test_support::capture(
-            |lines| get_subscriber(filter, LogFormat::Json, move || lines.clone()),
-            write,
-        )
-    }
-
-    #[test]
-    fn the_access_line_has_the_request_and_its_duration_in_milliseconds() {
-        for micros in [1_004, 50, 3_000, 0, 12_345_678, 999] {
-            let lines = access_lines("info", || {
-                access_log(
-                    "GET",
-                    "/product/{slug}",
-                    StatusCode::OK,
-                    Duration::from_micros(micros),
-                );
-            });
-            assert_eq!(lines.len(), 1, "{lines:?}");
-            let line = &lines[0];
-            assert_eq!(line["level"], "INFO");
-            assert_eq!(line["target"], "shop::access");
-            assert_eq!(line["message"], "request");
-            assert_eq!(line["method"], "GET");
-            assert_eq!(line["route"], "/product/{slug}");
-            assert_eq!(line["status"], 200);
-            assert_eq!(line["duration_ms"], micros as f64 / 1000.0, "{micros} µs");
-        }
-    }
-
-    #[test]
-    fn rust_log_turns_the_access_log_off_or_on() {
-        let write = || access_log("POST", "/cart", StatusCode::SEE_OTHER, Duration::ZERO);
-        assert!(access_lines("warn", write).is_empty());
-        assert!(access_lines("info,shop::access=warn", write).is_empty());
-        let on = access_lines("warn,shop::access=info", write);
-        assert_eq!(on.len(), 1);
-        assert_eq!(on[0]["target"], "shop::access");
-        assert_eq!(on[0]["status"], 303);
-    }
-
-    #[test]
-    fn the_log_thread_writes_out_what_waited_when_its_guard_drops() {
-        let file = tempfile::NamedTempFile::new().unwrap();
-        let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-            .lossy(false)
-            .finish(BufWriter::with_capacity(
-                STDOUT_BUFFER,
-                file.reopen().unwrap(),
-            ));
-        let subscriber = get_subscriber("info", LogFormat::Json, writer);
-        tracing::subscriber::with_default(subscriber, || {
-            for status in [StatusCode::OK, StatusCode::NOT_FOUND] {
-                access_log("GET", "/", status, Duration::ZERO);
-            }
-        });
-        drop(guard);
-        let text = std::fs::read_to_string(file.path()).unwrap();
-        let statuses: Vec<Value> = text
-            .lines()
-            .map(|line| serde_json::from_str::<Value>(line).unwrap()["status"].clone())
-            .collect();
-        assert_eq!(statuses, [200, 404], "{text}");
     }
 }

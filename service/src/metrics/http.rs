@@ -5,104 +5,43 @@ use std::{
     cell::RefCell,
     future::{ready, Future, Ready},
     pin::Pin,
-    sync::{LazyLock, Mutex, MutexGuard},
+    rc::Rc,
+    sync::{LazyLock, Mutex},
     task::{ready, Context, Poll},
     time::Instant,
 };
 
 use actix_web::{
     dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform},
-    http::{Method, StatusCode},
+    http::Method,
     Error,
 };
 use foldhash::{HashMap, HashSet};
 use pin_project_lite::pin_project;
-use prometheus::{HistogramVec, IntGauge, IntGaugeVec, Registry};
+use prometheus::Registry;
 
-use super::{histogram, opts, register};
+use super::{
+    per_thread::{lock, InFlight, RequestSeries, WorkerSeries},
+    register,
+};
 use crate::{
-    contract::metrics::{labels, names, UNMATCHED_ROUTE},
+    contract::metrics::UNMATCHED_ROUTE,
     telemetry::{self, RequestTrace},
 };
 
-/// `http_server_request_duration_seconds` and `http_server_active_requests`.
+/// `http_server_request_duration_seconds` and `http_server_active_requests`,
+/// counted per worker thread (see [`RequestSeries`]).
 #[derive(Clone)]
 pub struct HttpMetrics {
-    durations: HistogramVec,
-    active: IntGaugeVec,
+    series: RequestSeries,
 }
 
 impl HttpMetrics {
     pub(super) fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
         Ok(HttpMetrics {
-            durations: register(
-                registry,
-                histogram(
-                    names::HTTP_SERVER_REQUEST_DURATION,
-                    &[
-                        labels::HTTP_REQUEST_METHOD,
-                        labels::HTTP_ROUTE,
-                        labels::HTTP_RESPONSE_STATUS_CODE,
-                    ],
-                )?,
-            )?,
-            active: register(
-                registry,
-                IntGaugeVec::new(
-                    opts(names::HTTP_SERVER_ACTIVE_REQUESTS),
-                    &[labels::HTTP_REQUEST_METHOD, labels::HTTP_ROUTE],
-                )?,
-            )?,
+            series: register(registry, RequestSeries::new()?)?,
         })
     }
-
-    /// Counts a request as active until the guard is finished or dropped.
-    fn in_flight(&self, method: &'static str, route: &'static str) -> InFlight {
-        let active = self.active.with_label_values(&[method, route]);
-        active.inc();
-        InFlight {
-            durations: self.durations.clone(),
-            active: Some(active),
-            method,
-            route,
-        }
-    }
-}
-
-/// A request counted in `http_server_active_requests`. Finishing it records
-/// its duration and takes it off; dropping it unfinished (the client went
-/// away and the handler future was dropped) only takes it off.
-struct InFlight {
-    durations: HistogramVec,
-    /// Until the request is finished.
-    active: Option<IntGauge>,
-    method: &'static str,
-    route: &'static str,
-}
-
-impl InFlight {
-    /// Records the request's answer; only the first call counts.
-    fn finish(&mut self, status: StatusCode, seconds: f64) {
-        if let Some(active) = self.active.take() {
-            active.dec();
-            self.durations
-                .with_label_values(&[self.method, self.route, status.as_str()])
-                .observe(seconds);
-        }
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        if let Some(active) = self.active.take() {
-            active.dec();
-        }
-    }
-}
-
-/// The mutex's value, even if a thread panicked holding it.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The method label: the standard methods as they are, anything else as
@@ -137,7 +76,8 @@ thread_local! {
 
 /// Every route pattern seen, each kept once for the life of the process:
 /// they are the app's own, a few dozen, so a request can carry its pattern
-/// as a `&'static str`, with no reference count to update.
+/// as a `&'static str`, with no reference count to update, and the request
+/// metrics can find its series by pointer.
 static PATTERNS: LazyLock<Mutex<HashSet<&'static str>>> = LazyLock::new(Mutex::default);
 
 fn interned(pattern: &str) -> &'static str {
@@ -185,13 +125,13 @@ fn route_of(req: &ServiceRequest) -> &'static str {
 /// inner service's with a few fields beside it, where `from_fn` boxes two
 /// futures per request and finds the metrics in the app data each time.
 pub struct ObserveHttp {
-    metrics: HttpMetrics,
+    series: RequestSeries,
 }
 
 impl ObserveHttp {
     pub fn new(metrics: &HttpMetrics) -> Self {
         ObserveHttp {
-            metrics: metrics.clone(),
+            series: metrics.series.clone(),
         }
     }
 }
@@ -209,7 +149,8 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(ObserveHttpService {
             service,
-            metrics: self.metrics.clone(),
+            // Once per worker, on the worker's thread.
+            series: self.series.worker(),
         }))
     }
 }
@@ -217,7 +158,7 @@ where
 /// [`ObserveHttp`] around one worker's app.
 pub struct ObserveHttpService<S> {
     service: S,
-    metrics: HttpMetrics,
+    series: Rc<WorkerSeries>,
 }
 
 impl<S, B> Service<ServiceRequest> for ObserveHttpService<S>
@@ -235,7 +176,7 @@ where
         let method = method_label(req.method());
         let route = route_of(&req);
         let trace = telemetry::request_trace(&req, method, route);
-        let in_flight = self.metrics.in_flight(method, route);
+        let in_flight = self.series.in_flight(method, route);
         let future = {
             let _entered = trace.enter();
             self.service.call(req)
@@ -278,7 +219,12 @@ where
         let elapsed = this.started.elapsed();
         this.in_flight.finish(status, elapsed.as_secs_f64());
         telemetry::record_response(this.trace, status);
-        telemetry::access_log(this.in_flight.method, this.in_flight.route, status, elapsed);
+        telemetry::access_log(
+            this.in_flight.method(),
+            this.in_flight.route(),
+            status,
+            elapsed,
+        );
         Poll::Ready(result)
     }
 }
