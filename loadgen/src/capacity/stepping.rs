@@ -1,8 +1,10 @@
 //! The steps: one Goose run per offered rate. Goose's throttle spaces the
 //! requests of all users at the offered rate, so the rate, not the user
-//! count, is what varies; the users only bound the requests in flight. When
-//! the replica slows down, those users wait and the rate it is sent falls
-//! behind the offered one: coordinated omission, which this run does not
+//! count, is what varies; the users only bound the requests in flight, and
+//! there are many more of them than a replica serves at once, so that a
+//! saturated replica queues requests and breaks the latency objective as it
+//! would under real shoppers. Where the users do wait, the rate sent falls
+//! behind the offered one (coordinated omission), which this run does not
 //! hide: each step records the offered, the sent and the served rate (the
 //! last from the replica's own counters), and stepping stops when a higher
 //! offered rate is served no faster ([`saturated`]). Goose's throttle sends
@@ -32,6 +34,10 @@ use crate::slo::trim;
 /// A step that serves less than this much more than the step before shows
 /// a saturated pod: loading it harder proves nothing new.
 pub const GROWTH: f64 = 1.02;
+
+/// CPU use, as a share of the limit, at which a pod that serves no faster
+/// counts as saturated itself rather than starved of load.
+const POD_SATURATED_PERCENT: f64 = 90.0;
 
 /// Whether `step` served no faster than `before` did.
 pub fn saturated(before: &Step, step: &Step) -> bool {
@@ -125,7 +131,7 @@ pub async fn measure(options: &Options) -> Result<CapacityFile> {
             source: options.cpu_source.clone(),
         },
         load: LoadSettings {
-            model: "open: request-rate steps, Goose's throttle spacing every user's requests at the offered rate; coordinated-omission mitigation (average) on the client times".into(),
+            model: "open: request-rate steps, Goose's throttle spacing every user's requests at the offered rate, with more users than the replica serves at once; coordinated-omission mitigation (average) on the client times".into(),
             replicas: options.replicas,
             users: options.users,
             step_seconds: options.step_duration.as_secs_f64(),
@@ -158,6 +164,11 @@ async fn steps(pod: &Pod, options: &Options, rates: &[usize]) -> Result<(Vec<Ste
         println!("{}", row(&step));
         let held = step.held;
         let flat = steps.last().is_some_and(|before| saturated(before, &step));
+        let limited_by = if step.cpu_percent_of_limit >= POD_SATURATED_PERCENT {
+            "the pod, at its CPU limit"
+        } else {
+            "loadgen, with the pod's CPU to spare"
+        };
         steps.push(step);
         if interrupted {
             return Ok((steps, "interrupted with Ctrl-C".into()));
@@ -169,7 +180,7 @@ async fn steps(pod: &Pod, options: &Options, rates: &[usize]) -> Result<(Vec<Ste
             return Ok((
                 steps,
                 format!(
-                    "{rate} req/s offered was served no faster than the step before: saturated (the pod if its CPU is near the limit, else loadgen)"
+                    "{rate} req/s offered was served no faster than the step before: saturated ({limited_by})"
                 ),
             ));
         }

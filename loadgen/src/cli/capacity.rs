@@ -52,8 +52,11 @@ pub struct CapacityArgs {
     /// How long each step offers its rate, as 15s or 1m.
     #[arg(long, default_value = "15s", value_parser = super::timespan, value_name = "TIME")]
     pub step_duration: Duration,
-    /// Goose users sharing the rate: the most requests in flight.
-    #[arg(long, default_value_t = 32, value_name = "N")]
+    /// Goose users sharing the rate: the most requests in flight. Many
+    /// more than a replica serves at once, so that a saturated replica
+    /// queues requests and its latency objective breaks, as under real
+    /// shoppers, instead of the users slowing down with it.
+    #[arg(long, default_value_t = 512, value_name = "N")]
     pub users: usize,
     /// Replicas to load together behind HAProxy, each under the CPU limit
     /// (to check what N pods carry); a capacity for the HPA is one replica's.
